@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.core.signals import setting_changed
+from django.utils.module_loading import autodiscover_modules
+
+
+class AwsConfig(AppConfig):
+    name = "payflow.aws"
+    label = "payflow_aws"
+    verbose_name = "AWS resources"
+
+    def ready(self):
+        from . import clients, dynamodb
+
+        # Every app declares its PynamoDB models in tables.py.
+        autodiscover_modules("tables")
+        dynamodb.bind_tables()
+
+        def rebind(*, setting, **kwargs):
+            if setting.startswith("AWS_") or setting == "PAYFLOW_ENV":
+                clients.reset_clients()
+                dynamodb.bind_tables()
+
+        setting_changed.connect(rebind, weak=False, dispatch_uid="payflow.aws.rebind")

@@ -1,0 +1,79 @@
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorType(StrEnum):
+    INVALID_REQUEST = "invalid_request_error"
+    AUTHENTICATION = "authentication_error"
+    PERMISSION = "permission_error"
+    IDEMPOTENCY = "idempotency_error"
+    RATE_LIMIT = "rate_limit_error"
+    API = "api_error"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    type: ErrorType
+    description: str
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes. Never rename one: clients branch on them."""
+
+    INVALID_REQUEST = "invalid_request"
+    MALFORMED_JSON = "malformed_json"
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    INVALID_API_KEY = "invalid_api_key"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    RATE_LIMITED = "rate_limited"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+    @property
+    def spec(self) -> ErrorSpec:
+        return ERROR_SPECS[self]
+
+
+ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
+    ErrorCode.INVALID_REQUEST: ErrorSpec(
+        400, ErrorType.INVALID_REQUEST, "A parameter is missing or invalid; `param` names it."
+    ),
+    ErrorCode.MALFORMED_JSON: ErrorSpec(
+        400, ErrorType.INVALID_REQUEST, "The request body is not valid JSON."
+    ),
+    ErrorCode.AUTHENTICATION_REQUIRED: ErrorSpec(
+        401, ErrorType.AUTHENTICATION, "No API key was sent (`Authorization: Bearer sk_...`)."
+    ),
+    ErrorCode.INVALID_API_KEY: ErrorSpec(
+        401, ErrorType.AUTHENTICATION, "The API key is unknown, malformed or revoked."
+    ),
+    ErrorCode.PERMISSION_DENIED: ErrorSpec(
+        403, ErrorType.PERMISSION, "The caller may not perform this action."
+    ),
+    ErrorCode.NOT_FOUND: ErrorSpec(
+        404, ErrorType.INVALID_REQUEST, "No such object or path (objects of other merchants included)."
+    ),
+    ErrorCode.METHOD_NOT_ALLOWED: ErrorSpec(
+        405, ErrorType.INVALID_REQUEST, "The path does not accept this HTTP method."
+    ),
+    ErrorCode.NOT_ACCEPTABLE: ErrorSpec(
+        406, ErrorType.INVALID_REQUEST, "The API only answers `application/json`."
+    ),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(
+        415, ErrorType.INVALID_REQUEST, "Send request bodies as `application/json`."
+    ),
+    ErrorCode.RATE_LIMITED: ErrorSpec(
+        429, ErrorType.RATE_LIMIT, "Too many requests; retry after `Retry-After` seconds."
+    ),
+    ErrorCode.SERVICE_UNAVAILABLE: ErrorSpec(
+        503, ErrorType.API, "A dependency (DynamoDB, SQS, S3) is unavailable; nothing was changed. Retry."
+    ),
+    ErrorCode.INTERNAL_ERROR: ErrorSpec(
+        500, ErrorType.API, "An unexpected error on PayFlow's side; it has been logged."
+    ),
+}

@@ -1,0 +1,85 @@
+import hashlib
+
+from django.db import transaction
+from django.utils import timezone
+
+from payflow.ids import random_token
+
+from .models import ApiKey, Merchant
+
+API_KEY_PREFIX = "sk_test_"
+VISIBLE_PREFIX_LENGTH = len(API_KEY_PREFIX) + 4
+
+
+def api_key_hash(secret: str) -> str:
+    # Keys carry ~190 random bits, so a fast unsalted hash is safe and lets
+    # authentication find a key with one indexed lookup.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def merchant_create(*, name: str) -> Merchant:
+    return Merchant.objects.create(name=name)
+
+
+def api_key_issue(*, merchant: Merchant, label: str = "") -> tuple[ApiKey, str]:
+    """Create a key; the secret is returned once and never stored."""
+    secret = API_KEY_PREFIX + random_token(32)
+    key = ApiKey.objects.create(
+        merchant=merchant,
+        label=label,
+        prefix=secret[:VISIBLE_PREFIX_LENGTH],
+        secret_hash=api_key_hash(secret),
+    )
+    return key, secret
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+DEMO_MERCHANT_NAME = "Demo Merchant"
+DEMO_OPERATOR_USERNAME = "operator"
+
+
+@transaction.atomic
+def demo_environment_ensure(*, known: dict) -> dict:
+    """Ensure the local demo merchant, its API key and an operator login exist.
+
+    ``known`` holds what an earlier run handed out (secrets are stored only
+    hashed, so the caller keeps them); whatever still works is kept, the rest
+    is created anew. Returns the credentials to show and keep.
+    """
+    from django.contrib.auth import get_user_model
+
+    from .selectors import api_key_get_active
+
+    merchant = Merchant.objects.filter(id=known.get("merchant_id")).first()
+    if merchant is None:
+        merchant = merchant_create(name=DEMO_MERCHANT_NAME)
+
+    secret = known.get("api_key")
+    key = api_key_get_active(secret=secret) if secret else None
+    if key is None or key.merchant_id != merchant.id:
+        _, secret = api_key_issue(merchant=merchant, label="demo")
+
+    user_model = get_user_model()
+    operator, _ = user_model.objects.get_or_create(username=DEMO_OPERATOR_USERNAME)
+    password = known.get("operator_password")
+    if not (password and operator.check_password(password) and operator.is_superuser):
+        password = random_token(16)
+        operator.set_password(password)
+        operator.is_staff = True
+        operator.is_superuser = True
+        operator.save()
+
+    return {
+        "merchant_id": merchant.id,
+        "merchant_name": merchant.name,
+        "api_key": secret,
+        "operator_username": operator.get_username(),
+        "operator_password": password,
+    }

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from payflow.observability.apis import HealthApi
+
+urlpatterns = [
+    path("v1/health", HealthApi.as_view(), name="health"),
+    path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("v1/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "payflow.errors.handlers.bad_request"
+handler403 = "payflow.errors.handlers.permission_denied"
+handler404 = "payflow.errors.handlers.page_not_found"
+handler500 = "payflow.errors.handlers.server_error"

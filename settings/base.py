@@ -1,0 +1,270 @@
+"""Settings shared by every environment.
+
+This package is the only place that reads the environment (through the one
+``env`` object below). ``local``, ``test`` and ``production`` override as little
+as they can and finish with ``globals().update(aws_dependent_settings(globals()))``
+so that the broker URL, the S3 storage and the queue names always follow the
+AWS settings they were given.
+"""
+
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+# Every AWS resource name starts with "payflow-<PAYFLOW_ENV>-", so several
+# environments can share one AWS account (and tests never touch dev data).
+PAYFLOW_ENV = env.str("PAYFLOW_ENV", default="dev")
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "payflow.aws",
+    "payflow.merchants",
+    "payflow.observability",
+    "payments",
+    "customers",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# ensure_demo refuses to create a demo merchant and operator where this is False.
+PAYFLOW_DEMO_ALLOWED = False
+
+ROOT_URLCONF = "payflow.urls"
+WSGI_APPLICATION = "payflow.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite in WAL mode with IMMEDIATE transactions lets web, worker and beat share
+# the local database file without "database is locked" errors.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '.state' / 'payflow.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": f"payflow-{PAYFLOW_ENV}",
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+
+# --- Django REST framework and the OpenAPI document -------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "payflow.errors.handlers.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PayFlow API",
+    "DESCRIPTION": (
+        "Payments, refunds, customers, disbursements and webhooks. Amounts are "
+        "decimal strings in the currency's major unit; every error has one shape."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "payflow.errors.schema.document_errors",
+    ],
+}
+
+# --- AWS ---------------------------------------------------------------------
+# No endpoint means real AWS; credentials left unset mean boto3's own chain
+# (instance profile, task role, environment).
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default=None)
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default=None)
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default=None)
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default=None)
+# The queues every worker may consume; each gets "<name>-dlq".
+PAYFLOW_QUEUES = ("payments", "webhooks", "settlement")
+SQS_DLQ_MAX_RECEIVE_COUNT = 3
+SQS_DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# In production Celery neither lists nor creates queues: provision_aws does.
+SQS_PREDEFINED_QUEUES = env.bool("SQS_PREDEFINED_QUEUES", default=False)
+SQS_QUEUE_URL_BASE = env.str("SQS_QUEUE_URL_BASE", default=None)
+AWS_CALL_TIMEOUT_SECONDS = env.float("AWS_CALL_TIMEOUT_SECONDS", default=5.0)
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.5)
+
+# --- Celery --------------------------------------------------------------------
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# A message is acknowledged only when its task finished; a crash or a failure
+# leaves it on SQS, which redelivers it and, after SQS_DLQ_MAX_RECEIVE_COUNT
+# receives, moves it to the dead-letter queue.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=100)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=180)
+CELERY_TASK_DEFAULT_QUEUE = "payments"
+CELERY_TASK_ROUTES = {
+    "payments.tasks.settle*": {"queue": "settlement"},
+    "payments.tasks.*": {"queue": "payments"},
+    "customers.tasks.*": {"queue": "payments"},
+    "webhooks.tasks.*": {"queue": "webhooks"},
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+# SQS supports neither broadcast nor event queues.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TASK_SEND_SENT_EVENT = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Long poll for up to this many seconds; between empty polls wait this long.
+SQS_WAIT_TIME_SECONDS = env.int("SQS_WAIT_TIME_SECONDS", default=10)
+SQS_POLLING_INTERVAL = env.float("SQS_POLLING_INTERVAL", default=0.01)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+    },
+}
+
+
+def aws_dependent_settings(ns: dict) -> dict:
+    """Settings derived from the AWS primitives in ``ns`` (a settings module's globals)."""
+    if ns["SQS_VISIBILITY_TIMEOUT"] <= ns["CELERY_TASK_TIME_LIMIT"]:
+        raise ImproperlyConfigured(
+            "SQS_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT, or SQS "
+            "redelivers tasks that are still running."
+        )
+    prefix = f"payflow-{ns['PAYFLOW_ENV']}"
+    endpoint = ns["AWS_ENDPOINT_URL"]
+    key, secret = ns["AWS_ACCESS_KEY_ID"], ns["AWS_SECRET_ACCESS_KEY"]
+
+    broker_url = "sqs://"
+    if key and secret:
+        broker_url = f"sqs://{quote(key, safe='')}:{quote(secret, safe='')}@"
+    transport = {
+        "region": ns["AWS_REGION"],
+        "queue_name_prefix": f"{prefix}-",
+        "visibility_timeout": ns["SQS_VISIBILITY_TIMEOUT"],
+        "wait_time_seconds": ns["SQS_WAIT_TIME_SECONDS"],
+        "polling_interval": ns["SQS_POLLING_INTERVAL"],
+    }
+    if endpoint:
+        # kombu takes a custom endpoint from the broker URL's host and port.
+        parts = urlsplit(endpoint)
+        broker_url += parts.netloc
+        transport["is_secure"] = parts.scheme == "https"
+    if ns["SQS_PREDEFINED_QUEUES"]:
+        if not ns["SQS_QUEUE_URL_BASE"]:
+            raise ImproperlyConfigured("SQS_PREDEFINED_QUEUES needs SQS_QUEUE_URL_BASE.")
+        base = ns["SQS_QUEUE_URL_BASE"].rstrip("/")
+        transport["predefined_queues"] = {
+            # kombu looks predefined queues up by their prefixed name.
+            f"{prefix}-{queue}": {"url": f"{base}/{prefix}-{queue}"}
+            for queue in ns["PAYFLOW_QUEUES"]
+        }
+
+    s3_options = {
+        "bucket_name": ns["AWS_STORAGE_BUCKET_NAME"] or f"{prefix}-files",
+        "region_name": ns["AWS_REGION"],
+        "signature_version": "s3v4",
+        "default_acl": None,
+        "file_overwrite": False,
+    }
+    if endpoint:
+        s3_options |= {"endpoint_url": endpoint, "addressing_style": "path"}
+    if key and secret:
+        s3_options |= {"access_key": key, "secret_key": secret}
+
+    return {
+        "AWS_RESOURCE_PREFIX": prefix,
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_BROKER_TRANSPORT_OPTIONS": transport,
+        "STORAGES": {
+            "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options},
+            "staticfiles": {"BACKEND": ns["STATICFILES_BACKEND"]},
+        },
+    }
+
+
+STATICFILES_BACKEND = "whitenoise.storage.CompressedManifestStaticFilesStorage"

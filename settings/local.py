@@ -1,0 +1,22 @@
+"""The default for manage.py and ``make run``: everything on this machine.
+
+AWS is the emulator on 127.0.0.1:4566 and the database is SQLite under
+.state/, so no environment variable is needed.
+"""
+
+from .base import *  # noqa: F403
+from .base import aws_dependent_settings, env
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="payflow-local-development-only-not-a-secret")
+
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="http://127.0.0.1:4566")
+PAYFLOW_DEMO_ALLOWED = True
+
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="test")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="test")
+
+# Static files are served from the apps' folders without collectstatic.
+STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"
+WHITENOISE_USE_FINDERS = True
+
+globals().update(aws_dependent_settings(globals()))

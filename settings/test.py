@@ -1,0 +1,30 @@
+"""Settings for the test suite.
+
+Unit tests run against moto's in-process AWS (no endpoint); the end-to-end
+tier points AWS_ENDPOINT_URL at an emulator it starts itself. The
+production-profile run sets DATABASE_URL (PostgreSQL) and REDIS_URL.
+"""
+
+from .base import *  # noqa: F403
+from .base import aws_dependent_settings, env
+
+SECRET_KEY = "payflow-test-only-not-a-secret"
+PAYFLOW_ENV = env.str("PAYFLOW_ENV", default="test")
+
+PAYFLOW_DEMO_ALLOWED = True
+
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="test")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="test")
+
+DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"
+WHITENOISE_USE_FINDERS = True
+
+# Short enough that redelivery and dead-lettering happen within a test.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=8)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=10)
+SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=12)
+SQS_WAIT_TIME_SECONDS = env.int("SQS_WAIT_TIME_SECONDS", default=1)
+
+globals().update(aws_dependent_settings(globals()))

@@ -1,0 +1,27 @@
+import pytest
+from django.conf import settings as django_settings
+from moto import mock_aws
+
+from payflow.aws import queues
+from payflow.aws.provisioning import aws_resources_provision
+from settings.base import aws_dependent_settings
+
+
+def point_settings_at_aws(settings, *, endpoint_url: str | None, payflow_env: str) -> None:
+    """Aim this process's settings at another AWS (moto, an emulator), derived settings included."""
+    settings.AWS_ENDPOINT_URL = endpoint_url
+    settings.PAYFLOW_ENV = payflow_env
+    current = {name: getattr(django_settings, name) for name in dir(django_settings) if name.isupper()}
+    for name, value in aws_dependent_settings(current).items():
+        setattr(settings, name, value)
+    queues._queue_url.cache_clear()
+
+
+@pytest.fixture
+def aws(settings):
+    """moto's in-process AWS with every PayFlow resource provisioned."""
+    with mock_aws():
+        point_settings_at_aws(settings, endpoint_url=None, payflow_env="test")
+        aws_resources_provision()
+        yield
+    queues._queue_url.cache_clear()

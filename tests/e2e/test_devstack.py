@@ -1,0 +1,165 @@
+"""`make run` as a new user meets it: start, use, stop, start again."""
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from payflow.devstack.emulator import free_port, port_is_free
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class RunningStack:
+    def __init__(self, state_dir: Path, port: int, aws_port: int) -> None:
+        self.port, self.aws_port = port, aws_port
+        self.lines: list[str] = []
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "DJANGO_", "DATABASE_", "PAYFLOW_"))
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "payflow.devstack",
+                f"--state-dir={state_dir}",
+                f"--port={port}",
+                f"--aws-port={aws_port}",
+                "--concurrency=1",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_running(self, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while "PayFlow is running." not in self.output:
+            assert self.process.poll() is None, self.output
+            assert time.monotonic() < deadline, self.output
+            time.sleep(0.2)
+        time.sleep(0.2)
+        banner = self.output[self.output.index("PayFlow is running.") :]
+        return {
+            "user": re.search(r"user (\S+)", banner).group(1),
+            "password": re.search(r"password (\S+)", banner).group(1),
+            "api_key": re.search(r"API key (sk_test_\S+)", banner).group(1),
+            "merchant_id": re.search(r"\((mch_\w+)\)", banner).group(1),
+            "emulator_pid": int(re.search(r"emulator pid (\d+)", banner).group(1)),
+        }
+
+    def get(self, path: str, **kwargs):
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10, **kwargs)
+        except urllib.error.HTTPError as error:
+            return error
+
+    def interrupt(self, timeout: float = 60) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def admin_login(port: int, user: str, password: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{port}"
+    opener.open(f"{base}/admin/login/", timeout=10).read()
+    token = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
+    form = urllib.parse.urlencode(
+        {"username": user, "password": password, "csrfmiddlewaretoken": token, "next": "/admin/"}
+    ).encode()
+    request = urllib.request.Request(
+        f"{base}/admin/login/?next=/admin/", data=form, headers={"Referer": base}
+    )
+    return opener.open(request, timeout=10).read().decode()
+
+
+@pytest.fixture
+def stacks(tmp_path):
+    started: list[RunningStack] = []
+
+    def start() -> RunningStack:
+        stack = RunningStack(tmp_path / "state", port, aws_port)
+        started.append(stack)
+        return stack
+
+    port, aws_port = free_port(), free_port()
+    yield start
+    for stack in started:
+        stack.kill()
+
+
+def test_make_run_starts_everything_stops_cleanly_and_keeps_data(stacks):
+    first = stacks()
+    credentials = first.wait_running()
+
+    health = first.get("/v1/health")
+    assert health.status == 200
+    assert json.load(health) == {"status": "ok", "checks": {"dynamodb": "ok", "sqs": "ok", "s3": "ok"}}
+    docs = first.get("/v1/docs").read().decode()
+    assert "swagger-ui" in docs and "cdn" not in docs.lower()
+    assert first.get("/v1/schema").status == 200
+    assert "Site administration" in admin_login(first.port, credentials["user"], credentials["password"])
+    for process in ("web", "worker", "beat"):
+        assert re.search(rf"^\s*{process} \| ", first.output, re.MULTILINE), first.output
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{first.aws_port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    s3.put_object(Bucket="payflow-dev-files", Key="kept.txt", Body=b"kept across restarts")
+
+    second = stacks()
+    assert second.process.wait(30) == 1
+    assert "already running" in second.output
+
+    assert first.interrupt() == 0
+    assert port_is_free(first.port) and port_is_free(first.aws_port), "a process was left listening"
+    assert "stopping the AWS emulator" in first.output
+
+    again = stacks()
+    assert again.wait_running() | {"emulator_pid": None} == credentials | {"emulator_pid": None}
+    body = s3.get_object(Bucket="payflow-dev-files", Key="kept.txt")["Body"].read()
+    assert body == b"kept across restarts"
+
+    # The emulator goes away under a running web server: health says which, fast.
+    os.kill(again.wait_running()["emulator_pid"], signal.SIGTERM)
+    time.sleep(1)
+    started = time.monotonic()
+    health = again.get("/v1/health")
+    assert time.monotonic() - started < 2
+    assert health.status == 503
+    body = json.load(health)
+    assert body["checks"] == {"dynamodb": "unavailable", "sqs": "unavailable", "s3": "unavailable"}
+    assert body["error"]["code"] == "service_unavailable"
+    assert health.headers["Content-Type"] == "application/json"
+    assert again.interrupt() == 0
