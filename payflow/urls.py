@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from payflow.observability.apis import HealthApi
@@ -9,6 +9,7 @@ urlpatterns = [
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("v1/", include("payments.urls")),
     path("admin/", admin.site.urls),
 ]
 

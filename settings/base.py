@@ -36,7 +36,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "payflow.aws",
+    "payflow.audit",
+    "payflow.auth",
+    "payflow.idempotency",
     "payflow.merchants",
+    "payflow.outbox",
     "payflow.observability",
     "payments",
     "customers",
@@ -100,6 +104,38 @@ if env.str("REDIS_URL", default=""):
         }
     }
 
+# Idempotency keys are kept 24 h; an in-progress claim older than the lock
+# belongs to a crashed request and may be taken over.
+IDEMPOTENCY_RETENTION_SECONDS = env.int("IDEMPOTENCY_RETENTION_SECONDS", default=24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+
+# --- Payments ------------------------------------------------------------------
+# Providers by rule (first match wins), else the default; the fallbacks are
+# tried in order when the chosen provider is definitely unavailable.
+PAYMENTS_ROUTING_RULES = [
+    {"name": "inr-to-razorpay", "provider": "razorpay_mock", "currencies": ["INR"]},
+    {"name": "high-value-to-cashfree", "provider": "cashfree_mock", "min_amount": "10000"},
+]
+PAYMENTS_DEFAULT_PROVIDER = "mock"
+PAYMENTS_PROVIDER_FALLBACKS = ["mock", "razorpay_mock", "cashfree_mock"]
+# Largest amount accepted, in minor units.
+PAYMENTS_MAX_AMOUNT_MINOR = 99_999_999_999
+PAYMENTS_MAX_RETRIES = env.int("PAYMENTS_MAX_RETRIES", default=3)
+PAYMENTS_RETRY_BACKOFF_SECONDS = env.float("PAYMENTS_RETRY_BACKOFF_SECONDS", default=2.0)
+# Sandbox providers: share of payments without a test outcome that succeed,
+# and a factor on their simulated latency (0 = none).
+PAYMENTS_SANDBOX_SUCCESS_RATE = env.float("PAYMENTS_SANDBOX_SUCCESS_RATE", default=0.85)
+PAYMENTS_PROVIDER_LATENCY_SCALE = env.float("PAYMENTS_PROVIDER_LATENCY_SCALE", default=1.0)
+
+# Transactional outbox: an entry not taken by a worker this long after its
+# write is re-published by the sweeper (beat, every minute).
+OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=30)
+OUTBOX_SHARDS = 4
+OUTBOX_SWEEP_BATCH = 500
+
+# How long an API key lookup is cached; a revoked key is evicted at once.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=30)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -117,9 +153,9 @@ STATIC_URL = "static/"
 # --- Django REST framework and the OpenAPI document -------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["payflow.auth.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["payflow.money.parsers.DecimalJSONParser"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "payflow.errors.handlers.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -176,6 +212,7 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=180)
 CELERY_TASK_DEFAULT_QUEUE = "payments"
 CELERY_TASK_ROUTES = {
+    "payflow.outbox.tasks.*": {"queue": "payments"},
     "payments.tasks.settle*": {"queue": "settlement"},
     "payments.tasks.*": {"queue": "payments"},
     "customers.tasks.*": {"queue": "payments"},

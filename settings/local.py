@@ -15,6 +15,16 @@ PAYFLOW_DEMO_ALLOWED = True
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="test")
 AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="test")
 
+# A cache every local process shares (web workers, worker, admin), so that a
+# revoked API key stops working everywhere at once.
+if not env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env.str("PAYFLOW_CACHE_DIR", default=str(BASE_DIR / ".state" / "cache")),
+        }
+    }
+
 # Static files are served from the apps' folders without collectstatic.
 STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"
 WHITENOISE_USE_FINDERS = True

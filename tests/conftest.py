@@ -25,3 +25,27 @@ def aws(settings):
         aws_resources_provision()
         yield
     queues._queue_url.cache_clear()
+
+
+@pytest.fixture
+def merchant(db):
+    from payflow.merchants.services import merchant_create
+
+    return merchant_create(name="Shopify Inc.")
+
+
+@pytest.fixture
+def api_key(merchant) -> str:
+    from payflow.merchants.services import api_key_issue
+
+    return api_key_issue(merchant=merchant)[1]
+
+
+@pytest.fixture
+def api(api_key):
+    """An API client authenticated as ``merchant``."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client

@@ -9,15 +9,16 @@ class AwsConfig(AppConfig):
     verbose_name = "AWS resources"
 
     def ready(self):
-        from . import clients, dynamodb
+        from . import dynamodb
 
         # Every app declares its PynamoDB models in tables.py.
         autodiscover_modules("tables")
         dynamodb.bind_tables()
 
         def rebind(*, setting, **kwargs):
+            # Clients are cached per endpoint and credentials, so only the
+            # tables need to follow.
             if setting.startswith("AWS_") or setting == "PAYFLOW_ENV":
-                clients.reset_clients()
                 dynamodb.bind_tables()
 
         setting_changed.connect(rebind, weak=False, dispatch_uid="payflow.aws.rebind")

@@ -7,9 +7,12 @@ from settings, so the same models talk to the emulator, moto or real AWS.
 """
 
 from django.conf import settings
+from pynamodb.connection import Connection
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 TABLES: dict[str, type[Model]] = {}
+_transaction_connection: Connection | None = None
 
 
 def table(short_name: str):
@@ -29,20 +32,49 @@ def table_name(short_name: str) -> str:
 
 def _bind(model: type[Model], short_name: str) -> None:
     meta = model.Meta
-    meta.table_name = table_name(short_name)
-    meta.host = settings.AWS_ENDPOINT_URL
-    meta.region = settings.AWS_REGION
-    meta.aws_access_key_id = settings.AWS_ACCESS_KEY_ID
-    meta.aws_secret_access_key = settings.AWS_SECRET_ACCESS_KEY
-    meta.billing_mode = "PAY_PER_REQUEST"
-    meta.connect_timeout_seconds = settings.AWS_CALL_TIMEOUT_SECONDS
-    meta.read_timeout_seconds = settings.AWS_CALL_TIMEOUT_SECONDS
-    meta.max_retry_attempts = 2
+    wanted = {
+        "table_name": table_name(short_name),
+        "host": settings.AWS_ENDPOINT_URL,
+        "region": settings.AWS_REGION,
+        "aws_access_key_id": settings.AWS_ACCESS_KEY_ID,
+        "aws_secret_access_key": settings.AWS_SECRET_ACCESS_KEY,
+        "billing_mode": "PAY_PER_REQUEST",
+        "connect_timeout_seconds": settings.AWS_CALL_TIMEOUT_SECONDS,
+        "read_timeout_seconds": settings.AWS_CALL_TIMEOUT_SECONDS,
+        "max_retry_attempts": 2,
+    }
+    if all(getattr(meta, name, None) == value for name, value in wanted.items()):
+        return
+    for name, value in wanted.items():
+        setattr(meta, name, value)
     # PynamoDB caches its connection on the class; drop it so the next call
     # uses the settings just applied.
     model._connection = None
 
 
 def bind_tables() -> None:
+    global _transaction_connection
     for short_name, model in TABLES.items():
         _bind(model, short_name)
+    connection = _transaction_connection
+    if connection is not None and (connection.host, connection.region) != (
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_REGION,
+    ):
+        _transaction_connection = None
+
+
+def transact_write(**kwargs) -> TransactWrite:
+    """A TransactWrite over the tables' endpoint; several tables, all or nothing."""
+    global _transaction_connection
+    if _transaction_connection is None:
+        _transaction_connection = Connection(
+            region=settings.AWS_REGION,
+            host=settings.AWS_ENDPOINT_URL,
+            aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+            aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+            connect_timeout_seconds=settings.AWS_CALL_TIMEOUT_SECONDS,
+            read_timeout_seconds=settings.AWS_CALL_TIMEOUT_SECONDS,
+            max_retry_attempts=2,
+        )
+    return TransactWrite(connection=_transaction_connection, **kwargs)

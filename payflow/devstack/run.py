@@ -43,6 +43,7 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": "settings.local",
             "AWS_ENDPOINT_URL": self.emulator.url,
             "DATABASE_URL": f"sqlite:///{state_dir / 'payflow.sqlite3'}",
+            "PAYFLOW_CACHE_DIR": str(state_dir / "cache"),
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -30,6 +30,9 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_ACCEPTABLE = "not_acceptable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    INVALID_STATE = "invalid_state"
+    IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -66,6 +69,17 @@ ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(
         415, ErrorType.INVALID_REQUEST, "Send request bodies as `application/json`."
+    ),
+    ErrorCode.INVALID_STATE: ErrorSpec(
+        409, ErrorType.INVALID_REQUEST, "The object is not in a state that allows this."
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_IN_USE: ErrorSpec(
+        409,
+        ErrorType.IDEMPOTENCY,
+        "A request with this idempotency key is still running; retry shortly (safe to retry).",
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: ErrorSpec(
+        422, ErrorType.IDEMPOTENCY, "The idempotency key was already used with other parameters."
     ),
     ErrorCode.RATE_LIMITED: ErrorSpec(
         429, ErrorType.RATE_LIMIT, "Too many requests; retry after `Retry-After` seconds."

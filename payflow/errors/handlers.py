@@ -87,6 +87,8 @@ def to_application_error(exc: Exception) -> ApplicationError:
             ErrorCode.INVALID_REQUEST,
         )
         headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
         if isinstance(exc, drf.Throttled) and exc.wait is not None:
             headers["Retry-After"] = str(max(1, round(exc.wait)))
         return ApplicationError(code, str(exc.detail), headers=headers)

@@ -1,5 +1,8 @@
+from django.conf import settings
+from django.core.cache import cache
+
 from .models import ApiKey
-from .services import api_key_hash
+from .services import api_key_cache_key, api_key_hash
 
 
 def api_key_get_active(*, secret: str) -> ApiKey | None:
@@ -8,3 +11,24 @@ def api_key_get_active(*, secret: str) -> ApiKey | None:
         .filter(secret_hash=api_key_hash(secret), revoked_at__isnull=True)
         .first()
     )
+
+
+def api_key_identity(*, secret: str) -> dict | None:
+    """``{"merchant_id", "api_key_id"}`` of an active key, from the cache when possible.
+
+    Unknown keys are cached too (as an empty dict), so a client hammering
+    with a bad key does not reach the database on every request.
+    """
+    if not secret.startswith("sk_") or len(secret) > 128:
+        return None
+    cache_key = api_key_cache_key(api_key_hash(secret))
+    identity = cache.get(cache_key)
+    if identity is None:
+        key = (
+            ApiKey.objects.filter(secret_hash=api_key_hash(secret), revoked_at__isnull=True)
+            .values("id", "merchant_id")
+            .first()
+        )
+        identity = {"merchant_id": key["merchant_id"], "api_key_id": key["id"]} if key else {}
+        cache.set(cache_key, identity, settings.API_KEY_CACHE_SECONDS)
+    return identity or None

@@ -1,5 +1,6 @@
 import hashlib
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,10 @@ def merchant_create(*, name: str) -> Merchant:
     return Merchant.objects.create(name=name)
 
 
+def api_key_cache_key(secret_hash: str) -> str:
+    return f"apikey:{secret_hash}"
+
+
 def api_key_issue(*, merchant: Merchant, label: str = "") -> tuple[ApiKey, str]:
     """Create a key; the secret is returned once and never stored."""
     secret = API_KEY_PREFIX + random_token(32)
@@ -38,6 +43,8 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+    # Also a negative result: a key issued with the same hash is impossible.
+    cache.delete(api_key_cache_key(key.secret_hash))
     return key
 
 

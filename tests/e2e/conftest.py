@@ -4,17 +4,21 @@ One emulator serves the whole session; every test gets its own PAYFLOW_ENV,
 so its tables, queues and bucket are its own.
 """
 
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 
+from payflow.devstack.awsproxy import CountingProxy
 from payflow.devstack.emulator import Emulator, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,6 +60,8 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         }
         self.processes: list[subprocess.Popen] = []
+        self.proxies: list[CountingProxy] = []
+        self.migrated = False
 
     def client(self, service: str):
         return boto3.client(
@@ -87,12 +93,27 @@ class Stack:
         )
         assert result.returncode == 0, result.stderr
 
-    def start_worker(self, *queues: str) -> "Worker":
-        worker = Worker(self, queues or ("payments", "webhooks", "settlement"))
+    def start_worker(self, *queues: str, **env: str) -> "Worker":
+        worker = Worker(self, queues or ("payments", "webhooks", "settlement"), env)
         self.processes.append(worker.process)
         return worker
 
+    def start_web(self, **env: str) -> "Web":
+        """gunicorn, its AWS calls counted by a proxy in front of the emulator."""
+        web = Web(self, env)
+        self.processes.append(web.process)
+        self.proxies.append(web.proxy)
+        return web
+
+    def create_merchant(self, name: str = "Shopify Inc.") -> dict:
+        if not self.migrated:
+            self.manage("migrate", "--noinput")
+            self.migrated = True
+        return json.loads(self.manage("create_merchant", "--name", name, "--json"))
+
     def stop(self) -> None:
+        for proxy in self.proxies:
+            proxy.stop()
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
@@ -104,8 +125,81 @@ class Stack:
                 process.wait()
 
 
-class Worker:
-    def __init__(self, stack: Stack, queues) -> None:
+class Output:
+    """Collects a subprocess's output lines in the background."""
+
+    def _collect(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, *, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            assert self.process.poll() is None, self.text
+            time.sleep(0.1)
+        raise AssertionError(f"never logged {text!r}:\n" + self.text)
+
+
+class Web(Output):
+    def __init__(self, stack: Stack, env: dict) -> None:
+        self.lines: list[str] = []
+        self.proxy = CountingProxy(stack.emulator.url).start()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "payflow.wsgi:application",
+                f"--bind=127.0.0.1:{self.port}",
+                "--worker-class=gthread",
+                "--workers=2",
+                "--threads=8",
+                "--no-control-socket",
+            ],
+            cwd=REPO,
+            env=stack.env | {"AWS_ENDPOINT_URL": self.proxy.url} | env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.wait_for("Booting worker", timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/v1/health")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("web never became healthy:\n" + self.text)
+
+    def request(self, method: str, path: str, body=None, *, key: str | None = None, headers=None):
+        """(status, headers, parsed JSON body) of one request."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if key:
+            request.add_header("Authorization", f"Bearer {key}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, json.load(error)
+
+
+class Worker(Output):
+    def __init__(self, stack: Stack, queues, env: dict) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [
@@ -121,26 +215,14 @@ class Worker:
                 f"--hostname={stack.payflow_env}@%h",
             ],
             cwd=REPO,
-            env=stack.env,
+            env=stack.env | env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
         threading.Thread(target=self._collect, daemon=True).start()
         self.wait_for("ready.", timeout=30)
-
-    def _collect(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, *, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return
-            assert self.process.poll() is None, "".join(self.lines)
-            time.sleep(0.1)
-        raise AssertionError(f"worker never logged {text!r}:\n" + "".join(self.lines))
 
 
 @pytest.fixture
@@ -149,3 +231,12 @@ def stack(emulator, tmp_path):
     stack.manage("provision_aws")
     yield stack
     stack.stop()
+
+
+@pytest.fixture
+def stack_tables(stack, settings):
+    """This process's PynamoDB models, pointed at the stack's tables."""
+    from tests.conftest import point_settings_at_aws
+
+    point_settings_at_aws(settings, endpoint_url=stack.emulator.url, payflow_env=stack.payflow_env)
+    return stack

@@ -18,6 +18,8 @@ class EchoSerializer(serializers.Serializer):
 
 
 class EchoApi(APIView):
+    authentication_classes = permission_classes = ()
+
     def post(self, request):
         serializer = EchoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -25,6 +27,8 @@ class EchoApi(APIView):
 
 
 class FailingApi(APIView):
+    authentication_classes = permission_classes = ()
+
     failures = {
         "application": ApplicationError(ErrorCode.INVALID_REQUEST, "Amount too large.", param="amount"),
         "aws": EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),

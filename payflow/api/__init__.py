@@ -1,0 +1,32 @@
+"""Pieces every API view shares: strict input serializers and list envelopes."""
+
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, naming the first one (like Stripe's ``param``)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
+        return super().to_internal_value(data)
+
+
+class ListQuery(StrictSerializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    starting_after = serializers.CharField(required=False, max_length=1024)
+
+
+class MerchantApi(APIView):
+    """A view for API-key callers; ``self.merchant_id`` is the caller's merchant."""
+
+    @property
+    def merchant_id(self) -> str:
+        return self.request.user.merchant_id
+
+
+def list_body(*, data: list, has_more: bool, next_cursor: str | None, url: str) -> dict:
+    return {"object": "list", "url": url, "data": data, "has_more": has_more, "next_cursor": next_cursor}

@@ -1,0 +1,104 @@
+"""A counting HTTP proxy in front of the AWS emulator.
+
+Tests and the benchmark point a process's AWS endpoint at it to count every
+AWS call that process makes, by service and operation — from boto3,
+PynamoDB and kombu alike — without touching any of them.
+"""
+
+import http.client
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+def operation_of(method: str, path: str, headers, body: bytes) -> str:
+    """``dynamodb.PutItem``, ``sqs.SendMessage``, ``s3.PUT`` … from a signed AWS request."""
+    target = headers.get("X-Amz-Target", "")
+    if target.startswith("DynamoDB_"):
+        return "dynamodb." + target.split(".", 1)[1]
+    if target.startswith("AmazonSQS."):
+        return "sqs." + target.split(".", 1)[1]
+    if body and b"Action=" in body[:200]:
+        action = parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
+        return "sqs." + action
+    return f"s3.{method}"
+
+
+class CountingProxy:
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname, parts.port)
+        self.calls: Counter[str] = Counter()
+        # Operations (by prefix, e.g. "sqs.") answered with 503 instead of forwarded.
+        self.failing: set[str] = set()
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                operation = operation_of(self.command, self.path, self.headers, body)
+                with proxy._lock:
+                    proxy.calls[operation] += 1
+                if any(operation.startswith(prefix) for prefix in proxy.failing):
+                    self._refuse()
+                    return
+                connection = getattr(self.server.local, "connection", None)
+                if connection is None:
+                    connection = http.client.HTTPConnection(*proxy.upstream, timeout=60)
+                    self.server.local.connection = connection
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+                self.send_response(response.status, response.reason)
+                for key, value in response.getheaders():
+                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _refuse(self):
+                payload = b'{"__type": "ServiceUnavailable", "message": "injected by the test proxy"}'
+                self.send_response(503)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            local = threading.local()
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> "CountingProxy":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def take(self) -> Counter[str]:
+        """The calls counted since the last take, and start counting afresh."""
+        with self._lock:
+            calls, self.calls = self.calls, Counter()
+        return calls

@@ -1,0 +1,1 @@
+"""Exactly-once POSTs: the ``Idempotency-Key`` layer every creating endpoint uses."""

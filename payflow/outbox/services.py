@@ -1,0 +1,75 @@
+import logging
+import time
+import zlib
+
+from celery import current_app
+from django.conf import settings
+from pynamodb.exceptions import UpdateError
+
+from .tables import OutboxEntry
+
+logger = logging.getLogger(__name__)
+
+# After a re-publish, wait 1 min, then 2, 4, … up to an hour before the next.
+OUTBOX_BACKOFF_SECONDS = 60
+
+
+def _key(task: str, object_id: str) -> tuple[str, str]:
+    shard = zlib.crc32(object_id.encode()) % settings.OUTBOX_SHARDS
+    return str(shard), f"{task}#{object_id}"
+
+
+def outbox_entry_new(*, task: str, object_id: str) -> OutboxEntry:
+    """An entry to write in the transaction that creates ``object_id``'s work."""
+    shard, ref = _key(task, object_id)
+    due = int(time.time()) + settings.OUTBOX_GRACE_SECONDS
+    return OutboxEntry(shard, ref, task=task, object_id=object_id, due_at=due, published=0)
+
+
+def outbox_entry_ref(*, task: str, object_id: str) -> OutboxEntry:
+    """The entry's key, to delete it in the transaction that finishes the work."""
+    return OutboxEntry(*_key(task, object_id))
+
+
+def _send(task: str, object_id: str) -> None:
+    # By name: the web process need not import worker code.
+    current_app.send_task(task, args=[object_id])
+
+
+def outbox_publish(*, task: str, object_id: str) -> bool:
+    """Send the task now. A failure is logged, not raised: the sweeper sends it later."""
+    try:
+        _send(task, object_id)
+    except Exception:
+        logger.exception("publishing %s for %s failed; the outbox sweeper will retry", task, object_id)
+        return False
+    return True
+
+
+def outbox_sweep() -> int:
+    """Re-publish every entry past its due time; returns how many were sent.
+
+    Each re-publish pushes the entry's due time back exponentially, so a
+    backlog is not flooded with duplicates (tasks are idempotent anyway).
+    """
+    now = int(time.time())
+    sent = 0
+    for shard in range(settings.OUTBOX_SHARDS):
+        due = OutboxEntry.by_due.query(
+            str(shard), OutboxEntry.due_at <= now, limit=settings.OUTBOX_SWEEP_BATCH
+        )
+        for entry in due:
+            delay = min(OUTBOX_BACKOFF_SECONDS * 2 ** int(entry.published), 3600)
+            try:
+                entry.update(
+                    actions=[OutboxEntry.due_at.set(now + delay), OutboxEntry.published.add(1)],
+                    condition=OutboxEntry.ref.exists(),
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    continue  # finished meanwhile
+                raise
+            logger.warning("outbox: re-publishing %s for %s", entry.task, entry.object_id)
+            _send(entry.task, entry.object_id)
+            sent += 1
+    return sent

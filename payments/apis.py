@@ -1,0 +1,293 @@
+import hashlib
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from payflow.api import ListQuery, MerchantApi, StrictSerializer, list_body
+from payflow.idempotency.http import idempotent_response
+from payflow.money import MoneyError, normalize_currency, to_minor_units
+
+from .cards import CardError, card_intake
+from .providers.sandbox import TEST_OUTCOMES
+from .representations import iso, payment_representation
+from .selectors import payment_get, payment_history, payment_list
+from .services import payment_create
+
+PAYMENT_TYPES = ("card", "eft", "ach", "wire", "upi", "wallet")
+STATUSES = ("pending", "processing", "completed", "failed")
+METADATA_MAX_KEYS = 20
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "example": "250.00"}, {"type": "number"}]})
+class AmountField(serializers.Field):
+    """Kept as sent (decimal string, integer or JSON number as Decimal); checked against the currency."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class CardInput(StrictSerializer):
+    number = serializers.CharField(max_length=32, trim_whitespace=True)
+    exp_month = serializers.IntegerField()
+    exp_year = serializers.IntegerField()
+    cvc = serializers.CharField(max_length=4)
+
+
+class PaymentCreateInput(StrictSerializer):
+    amount = AmountField(
+        help_text='In major units: "250.00" (or a JSON number). Never more decimals than the currency has.'
+    )
+    currency = serializers.CharField(help_text="ISO 4217, e.g. CAD.")
+    type = serializers.ChoiceField(choices=PAYMENT_TYPES)
+    description = serializers.CharField(max_length=1000, required=False, allow_null=True, allow_blank=True)
+    merchant = serializers.CharField(
+        max_length=200, required=False, allow_null=True, help_text="The payee/descriptor."
+    )
+    customer_id = serializers.CharField(max_length=255, required=False, allow_null=True)
+    metadata = serializers.DictField(
+        child=serializers.CharField(max_length=500, allow_blank=True),
+        required=False,
+        help_text='Up to 20 string values. Sandbox: "test_outcome" asks for an outcome '
+        f"({', '.join(sorted(TEST_OUTCOMES))}).",
+    )
+    card = CardInput(required=False, help_text="Required for type card; refused otherwise. Never stored.")
+    idempotency_key = serializers.CharField(
+        max_length=255, required=False, help_text="Same as the Idempotency-Key header."
+    )
+
+    def validate_metadata(self, metadata):
+        if len(metadata) > METADATA_MAX_KEYS:
+            raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
+        if any(len(key) > 40 for key in metadata):
+            raise serializers.ValidationError("Keys are at most 40 characters.")
+        outcome = metadata.get("test_outcome")
+        if outcome is not None and outcome not in TEST_OUTCOMES:
+            raise serializers.ValidationError({"test_outcome": [f"Unknown test outcome {outcome!r}."]})
+        return metadata
+
+    def validate(self, data):
+        try:
+            data["currency"] = normalize_currency(data["currency"])
+        except MoneyError as exc:
+            raise serializers.ValidationError({"currency": [str(exc)]}) from None
+        try:
+            data["amount"] = to_minor_units(
+                data["amount"], data["currency"], max_minor=settings.PAYMENTS_MAX_AMOUNT_MINOR
+            )
+        except MoneyError as exc:
+            field = "currency" if str(exc).startswith("Unknown currency") else "amount"
+            raise serializers.ValidationError({field: [str(exc)]}) from None
+
+        card = data.pop("card", None)
+        if data["type"] == "card" and card is None:
+            raise serializers.ValidationError({"card": ["Required for card payments."]})
+        if data["type"] != "card" and card is not None:
+            raise serializers.ValidationError({"card": [f"Not allowed for {data['type']} payments."]})
+        outcome = data.get("metadata", {}).get("test_outcome")
+        data["card_details"] = None
+        if card is not None:
+            try:
+                details, card_outcome = card_intake(fingerprint_key=_fingerprint_key(), **card)
+            except CardError as exc:
+                field = exc.param.removeprefix("card[").removesuffix("]")
+                raise serializers.ValidationError({"card": {field: [exc.message]}}) from None
+            data["card_details"] = details
+            outcome = card_outcome or outcome
+        data["sandbox_outcome"] = outcome
+        return data
+
+
+class CardOutput(serializers.Serializer):
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+    exp_month = serializers.IntegerField()
+    exp_year = serializers.IntegerField()
+    fingerprint = serializers.CharField()
+
+
+class RoutingOutput(serializers.Serializer):
+    provider = serializers.CharField()
+    rule = serializers.CharField()
+    reason = serializers.CharField()
+    fallbacks = serializers.ListField(child=serializers.CharField())
+
+
+class PaymentOutput(serializers.Serializer):
+    """Documents ``payment_representation``."""
+
+    id = serializers.CharField()
+    object = serializers.CharField()
+    amount = serializers.CharField(help_text='Major units as a decimal string, e.g. "250.00".')
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=STATUSES)
+    type = serializers.ChoiceField(choices=PAYMENT_TYPES)
+    description = serializers.CharField(allow_null=True)
+    merchant = serializers.CharField(allow_null=True)
+    customer_id = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+    card = CardOutput(allow_null=True)
+    provider = serializers.CharField()
+    provider_reference = serializers.CharField(allow_null=True)
+    routing = RoutingOutput()
+    attempts = serializers.IntegerField()
+    failure_code = serializers.CharField(allow_null=True)
+    failure_message = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TransitionOutput(serializers.Serializer):
+    object = serializers.CharField()
+    # "from" is a Python keyword: declared below.
+    to = serializers.CharField()
+    at = serializers.DateTimeField()
+    actor = serializers.ChoiceField(choices=("api", "worker", "operator", "sweeper"))
+    reason = serializers.CharField(allow_null=True)
+
+    def get_fields(self):
+        return {"from": serializers.CharField(allow_null=True)} | super().get_fields()
+
+
+def list_of(name: str, item: serializers.Serializer):
+    return inline_serializer(
+        name,
+        {
+            "object": serializers.CharField(),
+            "url": serializers.CharField(),
+            "data": item,
+            "has_more": serializers.BooleanField(),
+            "next_cursor": serializers.CharField(allow_null=True),
+        },
+    )
+
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _fingerprint_key() -> bytes:
+    return hashlib.sha256(b"payflow-card-fingerprint:" + settings.SECRET_KEY.encode()).digest()
+
+
+class PaymentListQuery(ListQuery):
+    status = serializers.ChoiceField(choices=STATUSES, required=False)
+    customer_id = serializers.CharField(required=False, max_length=255)
+
+    def get_fields(self):
+        # Stripe-style created[gte]/created[lt] in the query string.
+        return super().get_fields() | {
+            "created[gte]": serializers.DateTimeField(required=False, source="created_gte"),
+            "created[lt]": serializers.DateTimeField(required=False, source="created_lt"),
+        }
+
+
+PAYMENT_LIST_PARAMETERS = [
+    OpenApiParameter("status", str, enum=STATUSES),
+    OpenApiParameter("customer_id", str),
+    OpenApiParameter("created[gte]", str, description="ISO 8601; payments created at or after."),
+    OpenApiParameter("created[lt]", str, description="ISO 8601; payments created before."),
+    OpenApiParameter("limit", int, description="1 to 100, default 10."),
+    OpenApiParameter("starting_after", str, description="The `next_cursor` of the previous page."),
+]
+
+
+class PaymentsApi(MerchantApi):
+    @extend_schema(
+        summary="Create a payment",
+        request=PaymentCreateInput,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={201: PaymentOutput, 200: PaymentOutput, 400: ERROR, 409: ERROR, 422: ERROR},
+        operation_id="payments_create",
+        description=(
+            "Creates a `pending` payment and queues it for processing. With an idempotency key, a retry "
+            "with the same parameters returns the first response (`200`, `Idempotent-Replayed: true`); "
+            "other parameters give `422 idempotency_key_reused`; while the first still runs, "
+            "`409 idempotency_key_in_use`."
+        ),
+        tags=["payments"],
+    )
+    def post(self, request):
+        serializer = PaymentCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def create(claim):
+            _, body = payment_create(
+                merchant_id=self.merchant_id,
+                amount=data["amount"],
+                currency=data["currency"],
+                payment_type=data["type"],
+                description=data.get("description"),
+                payee=data.get("merchant"),
+                customer_id=data.get("customer_id"),
+                metadata=data.get("metadata"),
+                card=data["card_details"],
+                sandbox_outcome=data["sandbox_outcome"],
+                idempotency_key=claim and claim.record_key.split("#", 1)[1],
+                claim=claim,
+            )
+            return 201, body
+
+        return idempotent_response(request, merchant_id=self.merchant_id, work=create)
+
+    @extend_schema(
+        summary="List payments",
+        parameters=PAYMENT_LIST_PARAMETERS,
+        responses={200: list_of("PaymentList", PaymentOutput(many=True)), 400: ERROR},
+        operation_id="payments_list",
+        tags=["payments"],
+    )
+    def get(self, request):
+        query = PaymentListQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        page = payment_list(merchant_id=self.merchant_id, **query.validated_data)
+        return Response(
+            list_body(
+                data=[payment_representation(p) for p in page.items],
+                has_more=page.has_more,
+                next_cursor=page.next_cursor,
+                url="/v1/payments",
+            )
+        )
+
+
+class PaymentDetailApi(MerchantApi):
+    @extend_schema(
+        summary="Retrieve a payment",
+        responses={200: PaymentOutput, 404: ERROR},
+        operation_id="payments_retrieve",
+        tags=["payments"],
+    )
+    def get(self, request, payment_id):
+        return Response(
+            payment_representation(payment_get(merchant_id=self.merchant_id, payment_id=payment_id))
+        )
+
+
+class PaymentHistoryApi(MerchantApi):
+    @extend_schema(
+        summary="A payment's status history (audit trail)",
+        responses={200: list_of("PaymentHistory", TransitionOutput(many=True)), 404: ERROR},
+        operation_id="payments_history",
+        tags=["payments"],
+    )
+    def get(self, request, payment_id):
+        records = payment_history(merchant_id=self.merchant_id, payment_id=payment_id)
+        data = [
+            {
+                "object": "payment_transition",
+                "from": record.from_status,
+                "to": record.to_status,
+                "at": iso(record.at),
+                "actor": record.actor,
+                "reason": record.reason,
+            }
+            for record in records
+        ]
+        return Response(
+            list_body(data=data, has_more=False, next_cursor=None, url=f"/v1/payments/{payment_id}/history")
+        )

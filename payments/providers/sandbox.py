@@ -1,0 +1,141 @@
+"""The sandbox providers: ``mock``, ``razorpay_mock`` and ``cashfree_mock``.
+
+They behave like real PSPs where it matters: each keeps its own books (the
+``provider_charges`` table) keyed by the caller's idempotency key, has its own
+reference format and latency, and answers the test cards and test outcomes
+deterministically.
+"""
+
+import hashlib
+import random
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+from pynamodb.exceptions import PutError
+
+from payflow.ids import random_token
+
+from ..tables import ProviderCharge
+from .base import (
+    ChargeRequest,
+    ChargeResult,
+    Provider,
+    ProviderDecline,
+    ProviderTimeout,
+    ProviderTransientError,
+    ProviderUnavailable,
+)
+
+SUCCEEDED = "succeeded"
+
+DECLINES = {
+    "generic_decline": "The card was declined.",
+    "insufficient_funds": "The card has insufficient funds.",
+    "expired_card": "The card has expired.",
+    "lost_card": "The card was reported lost.",
+    "stolen_card": "The card was reported stolen.",
+    "do_not_honor": "The bank declined the payment.",
+}
+# Outcomes a merchant can ask for with metadata["test_outcome"] (non-card types,
+# or cards that are not test cards). Documented in the API reference.
+TEST_OUTCOMES = frozenset(
+    {"success", *DECLINES, "transient_error", "transient_then_success", "timeout", "provider_down"}
+)
+
+
+class SandboxProvider(Provider):
+    latency_ms: tuple[int, int] = (20, 60)
+
+    def reference(self) -> str:
+        raise NotImplementedError
+
+    def charge(self, request: ChargeRequest, *, idempotency_key: str) -> ChargeResult:
+        self._wait()
+        outcome = request.sandbox_outcome
+        if outcome == "provider_down" and request.attempt == 1:
+            raise ProviderUnavailable(f"{self.name} is unavailable; nothing was processed.")
+        if outcome == "transient_error" or (outcome == "transient_then_success" and request.attempt == 1):
+            raise ProviderTransientError(f"{self.name} answered 503; try again.", code="provider_error")
+
+        charge = self._book(request, idempotency_key)
+        if outcome == "timeout" and request.attempt == 1:
+            # The charge went through but the answer is lost: only the
+            # idempotency key keeps the retry from charging again.
+            raise ProviderTimeout(f"{self.name} did not answer in time.")
+        if charge.outcome != SUCCEEDED:
+            raise ProviderDecline(
+                DECLINES.get(charge.outcome, "The payment was declined."), code=charge.outcome
+            )
+        return ChargeResult(reference=charge.reference)
+
+    def _wait(self) -> None:
+        scale = settings.PAYMENTS_PROVIDER_LATENCY_SCALE
+        if scale > 0:
+            time.sleep(random.uniform(*self.latency_ms) / 1000 * scale)
+
+    def _decide(self, request: ChargeRequest, idempotency_key: str) -> str:
+        outcome = request.sandbox_outcome
+        if outcome in DECLINES:
+            return outcome
+        if outcome is not None:
+            return SUCCEEDED
+        # Random by the configured success rate, but fixed per key.
+        draw = int(hashlib.sha256(idempotency_key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return SUCCEEDED if draw < settings.PAYMENTS_SANDBOX_SUCCESS_RATE else "do_not_honor"
+
+    def _book(self, request: ChargeRequest, idempotency_key: str) -> ProviderCharge:
+        key = f"{self.name}#charge#{idempotency_key}"
+        charge = ProviderCharge(
+            key,
+            provider=self.name,
+            reference=self.reference(),
+            outcome=self._decide(request, idempotency_key),
+            amount=request.amount,
+            currency=request.currency,
+            created_at=datetime.now(UTC),
+        )
+        try:
+            charge.save(condition=ProviderCharge.key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise ProviderTimeout(f"{self.name} could not be reached.") from exc
+            charge = ProviderCharge.get(key, consistent_read=True)
+            if (charge.amount, charge.currency) != (request.amount, request.currency):
+                raise ProviderDecline(
+                    "The idempotency key was used for another amount.", code="idempotency_mismatch"
+                ) from exc
+        return charge
+
+
+class MockProvider(SandboxProvider):
+    name = "mock"
+    latency_ms = (20, 60)
+
+    def reference(self) -> str:
+        return "mock_" + random_token(20)
+
+
+class RazorpayMockProvider(SandboxProvider):
+    name = "razorpay_mock"
+    latency_ms = (40, 120)
+
+    def reference(self) -> str:
+        return "pay_" + random_token(14)
+
+
+class CashfreeMockProvider(SandboxProvider):
+    name = "cashfree_mock"
+    latency_ms = (60, 180)
+
+    def reference(self) -> str:
+        return str(random.randint(10**9, 10**10 - 1))
+
+
+PROVIDERS: dict[str, Provider] = {
+    provider.name: provider for provider in (MockProvider(), RazorpayMockProvider(), CashfreeMockProvider())
+}
+
+
+def provider_get(name: str) -> Provider:
+    return PROVIDERS[name]

@@ -1,0 +1,318 @@
+"""Payment writes: creation (API) and processing (worker).
+
+Every transition is one conditional update on the expected current status,
+written in one transaction with its audit record, so SQS's at-least-once
+delivery and duplicate tasks can never apply a transition twice.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from pynamodb.exceptions import TransactWriteError
+
+from payflow.audit.services import audit_record_new
+from payflow.aws.dynamodb import transact_write
+from payflow.errors import ApplicationError, ErrorCode
+from payflow.idempotency.services import IdempotencyClaim, idempotency_complete_in
+from payflow.ids import new_id
+from payflow.outbox.services import outbox_entry_new, outbox_entry_ref, outbox_publish
+
+from .cards import CardDetails
+from .providers import (
+    ChargeRequest,
+    ProviderDecline,
+    ProviderTransientError,
+    ProviderUnavailable,
+    provider_get,
+)
+from .representations import payment_representation
+from .routing import payment_route
+from .tables import Payment, created_key
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "payments.tasks.process_payment_task"
+
+PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
+FINAL_STATUSES = frozenset({COMPLETED, FAILED})
+TRANSITIONS = {
+    PENDING: {PROCESSING},
+    PROCESSING: {PROCESSING, COMPLETED, FAILED},
+}
+
+
+class TransitionConflict(Exception):
+    """The payment was not in the expected state: someone else moved it first."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def payment_create(
+    *,
+    merchant_id: str,
+    amount: int,
+    currency: str,
+    payment_type: str,
+    description: str | None = None,
+    payee: str | None = None,
+    customer_id: str | None = None,
+    metadata: dict[str, str] | None = None,
+    card: CardDetails | None = None,
+    sandbox_outcome: str | None = None,
+    idempotency_key: str | None = None,
+    claim: IdempotencyClaim | None = None,
+) -> tuple[Payment, dict]:
+    """Write a pending payment, then publish its processing task.
+
+    One transaction writes the payment, its audit record, an outbox entry and
+    (with a key) the idempotency record's response; the task is published
+    after the commit, and the outbox sweeper publishes it again should that
+    fail. Returns the payment and its representation.
+    """
+    now = _now()
+    payment_id = new_id("pay")
+    routing = payment_route(amount=amount, currency=currency, payment_type=payment_type)
+    payment = Payment(
+        payment_id,
+        merchant_id=merchant_id,
+        created_key=created_key(now, payment_id),
+        merchant_status=f"{merchant_id}#{PENDING}",
+        merchant_customer=f"{merchant_id}#{customer_id}" if customer_id else None,
+        amount=amount,
+        currency=currency,
+        status=PENDING,
+        type=payment_type,
+        description=description,
+        payee=payee,
+        customer_id=customer_id,
+        metadata=metadata or {},
+        card=card.as_dict() if card else None,
+        provider=routing.provider,
+        routing=routing.as_dict(),
+        attempts=0,
+        sandbox_outcome=sandbox_outcome,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    body = payment_representation(payment)
+    with transact_write() as transaction:
+        transaction.save(payment, condition=Payment.id.does_not_exist())
+        transaction.save(
+            audit_record_new(
+                object_id=payment_id,
+                merchant_id=merchant_id,
+                from_status=None,
+                to_status=PENDING,
+                actor="api",
+                reason="created",
+                at=now,
+            )
+        )
+        transaction.save(outbox_entry_new(task=PROCESS_TASK, object_id=payment_id))
+        if claim is not None:
+            idempotency_complete_in(transaction, claim=claim, status=201, body=body)
+    if claim is not None:
+        claim.completed = True
+    outbox_publish(task=PROCESS_TASK, object_id=payment_id)
+    return payment, body
+
+
+def _transition(
+    payment: Payment,
+    to_status: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    actions: list | None = None,
+    condition=None,
+    finish_outbox: bool = False,
+) -> None:
+    if to_status not in TRANSITIONS.get(payment.status, ()):
+        raise ApplicationError(
+            ErrorCode.INVALID_STATE,
+            f"A {payment.status} payment cannot become {to_status}.",
+        )
+    now = _now()
+    expected = Payment.status == payment.status
+    with_condition = expected & condition if condition is not None else expected
+    try:
+        with transact_write() as transaction:
+            transaction.update(
+                payment,
+                actions=[
+                    Payment.status.set(to_status),
+                    Payment.merchant_status.set(f"{payment.merchant_id}#{to_status}"),
+                    Payment.updated_at.set(now),
+                    *(actions or []),
+                ],
+                condition=with_condition,
+            )
+            transaction.save(
+                audit_record_new(
+                    object_id=payment.id,
+                    merchant_id=payment.merchant_id,
+                    from_status=payment.status,
+                    to_status=to_status,
+                    actor=actor,
+                    reason=reason,
+                    at=now,
+                )
+            )
+            if finish_outbox:
+                transaction.delete(outbox_entry_ref(task=PROCESS_TASK, object_id=payment.id))
+    except TransactWriteError as exc:
+        reasons = [r.get("Code") for r in (exc.cancellation_reasons or []) if r]
+        if "ConditionalCheckFailed" in reasons:
+            raise TransitionConflict(payment.id) from exc
+        raise
+    payment.status = to_status
+    payment.updated_at = now
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    countdown: float
+
+
+def _lease_seconds() -> int:
+    return settings.CELERY_TASK_TIME_LIMIT + 5
+
+
+def payment_process(*, payment_id: str) -> RetryLater | None:
+    """Take a payment through its provider. Safe to run any number of times.
+
+    Returns ``RetryLater`` when the task should run again later (a transient
+    provider error, or another worker holding the payment).
+    """
+    try:
+        payment = Payment.get(payment_id, consistent_read=True)
+    except Payment.DoesNotExist:
+        logger.error("payment %s does not exist; nothing to process", payment_id)
+        return None
+    if payment.status in FINAL_STATUSES:
+        return None
+
+    now = time.time()
+    if payment.status == PROCESSING and (payment.lease_until or 0) > now:
+        # Another worker holds it (a duplicate message); look again once its lease ends.
+        return RetryLater(countdown=payment.lease_until - now + 0.5)
+
+    resumed = payment.status == PROCESSING
+    attempt = int(payment.attempts) + 1
+    try:
+        _transition(
+            payment,
+            PROCESSING,
+            actor="worker",
+            reason="resumed after an interrupted attempt" if resumed else None,
+            actions=[Payment.attempts.set(attempt), Payment.lease_until.set(int(now + _lease_seconds()))],
+            # The attempt is recorded before the provider is called.
+            condition=Payment.attempts == payment.attempts,
+        )
+    except TransitionConflict:
+        return None
+    payment.attempts = attempt
+    return _charge(payment)
+
+
+def _charge(payment: Payment) -> RetryLater | None:
+    tried = [payment.provider]
+    while True:
+        provider = provider_get(payment.provider)
+        request = ChargeRequest(
+            payment_id=payment.id,
+            amount=int(payment.amount),
+            currency=payment.currency,
+            type=payment.type,
+            attempt=int(payment.attempts),
+            sandbox_outcome=payment.sandbox_outcome,
+        )
+        try:
+            result = provider.charge(request, idempotency_key=payment.id)
+        except ProviderDecline as decline:
+            return _finish(payment, FAILED, reason=decline.code, failure=decline)
+        except ProviderUnavailable as unavailable:
+            fallback = next((n for n in payment.routing["fallbacks"] if n not in tried), None)
+            if fallback is None:
+                return _finish(payment, FAILED, reason="no provider available", failure=unavailable)
+            tried.append(fallback)
+            payment = _switch_provider(payment, fallback, unavailable)
+            continue
+        except ProviderTransientError as error:
+            if int(payment.attempts) > settings.PAYMENTS_MAX_RETRIES:
+                return _finish(payment, FAILED, reason="retries exhausted", failure=error)
+            return _retry_later(payment, error)
+        return _finish(payment, COMPLETED, reference=result.reference)
+
+
+def _switch_provider(payment: Payment, fallback: str, cause: Exception) -> Payment:
+    """Record the move to a fallback provider (and the new attempt) before calling it."""
+    attempt = int(payment.attempts) + 1
+    _transition(
+        payment,
+        PROCESSING,
+        actor="worker",
+        reason=f"{payment.provider} unavailable ({cause}); trying {fallback}",
+        actions=[Payment.provider.set(fallback), Payment.attempts.set(attempt)],
+        condition=Payment.attempts == payment.attempts,
+    )
+    payment.provider = fallback
+    payment.attempts = attempt
+    return payment
+
+
+def _retry_later(payment: Payment, error: Exception) -> RetryLater:
+    countdown = min(settings.PAYMENTS_RETRY_BACKOFF_SECONDS * 2 ** (int(payment.attempts) - 1), 60)
+    # Give up the lease so that the retry may take the payment at once.
+    payment.update(
+        actions=[
+            Payment.lease_until.set(0),
+            Payment.failure_code.set(getattr(error, "code", "provider_error")),
+        ],
+        condition=(Payment.status == PROCESSING) & (Payment.attempts == payment.attempts),
+    )
+    logger.warning(
+        "payment %s: attempt %s failed (%s); retrying in %.1fs",
+        payment.id,
+        payment.attempts,
+        error,
+        countdown,
+    )
+    return RetryLater(countdown=countdown)
+
+
+def _finish(
+    payment: Payment,
+    status: str,
+    *,
+    reason: str | None = None,
+    reference: str | None = None,
+    failure: Exception | None = None,
+) -> None:
+    actions = [Payment.lease_until.remove()]
+    if reference is not None:
+        actions += [Payment.provider_reference.set(reference), Payment.failure_code.remove()]
+    if failure is not None:
+        actions += [
+            Payment.failure_code.set(getattr(failure, "code", "provider_error")),
+            Payment.failure_message.set(getattr(failure, "message", str(failure))),
+        ]
+    try:
+        _transition(
+            payment,
+            status,
+            actor="worker",
+            reason=reason,
+            actions=actions,
+            condition=Payment.attempts == payment.attempts,
+            finish_outbox=True,
+        )
+    except TransitionConflict:
+        logger.warning("payment %s was finished by another worker", payment.id)
+    return None

@@ -1,0 +1,120 @@
+"""DynamoDB tables of the payments app.
+
+Access patterns, each a key or index query (never a Scan):
+
+- a payment by id ........................ payments: GetItem(id)
+- a merchant's payments, newest first .... payments.by-merchant: merchant_id, created_key
+- ... with one status .................... payments.by-merchant-status: merchant_status, created_key
+- ... of one customer .................... payments.by-merchant-customer: merchant_customer, created_key
+  (``created_key`` is ``<ISO created_at>#<id>``: time-ordered and unique, so
+  ``created[gte]``/``created[lt]`` are key conditions too)
+- a provider's record of one charge ...... provider-charges: GetItem/conditional Put(key)
+"""
+
+from datetime import UTC, datetime
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from payflow.aws.dynamodb import table
+
+
+def time_key(moment: datetime) -> str:
+    """A UTC timestamp that sorts as text in time order (fixed width, microseconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def created_key(created_at: datetime, payment_id: str) -> str:
+    return f"{time_key(created_at)}#{payment_id}"
+
+
+class ByMerchant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-merchant"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByMerchantStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-merchant-status"
+        projection = AllProjection()
+
+    merchant_status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByMerchantCustomer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-merchant-customer"
+        projection = AllProjection()
+
+    merchant_customer = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+@table("payments")
+class Payment(Model):
+    class Meta:
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    merchant_status = UnicodeAttribute()
+    merchant_customer = UnicodeAttribute(null=True)
+
+    amount = NumberAttribute()  # minor units of the currency
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    type = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    payee = UnicodeAttribute(null=True)  # "merchant" in the API: the payee/descriptor
+    customer_id = UnicodeAttribute(null=True)
+    metadata = MapAttribute(default=dict)
+    card = MapAttribute(null=True)  # brand, last4, exp_month, exp_year, fingerprint — never the number
+    capture = BooleanAttribute(default=True)
+
+    provider = UnicodeAttribute()
+    routing = MapAttribute()
+    provider_reference = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    failure_code = UnicodeAttribute(null=True)
+    failure_message = UnicodeAttribute(null=True)
+    # What the sandbox provider will answer (test cards, metadata["test_outcome"]).
+    sandbox_outcome = UnicodeAttribute(null=True)
+    # While processing: until when the current worker owns the payment.
+    lease_until = NumberAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_merchant = ByMerchant()
+    by_merchant_status = ByMerchantStatus()
+    by_merchant_customer = ByMerchantCustomer()
+
+
+@table("provider-charges")
+class ProviderCharge(Model):
+    """The sandbox providers' own books: one record per idempotency key, as a real PSP keeps."""
+
+    class Meta:
+        pass
+
+    key = UnicodeAttribute(hash_key=True)  # "<provider>#<operation>#<idempotency key>"
+    provider = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # "succeeded" | decline code
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()

@@ -1,0 +1,12 @@
+from celery import shared_task
+from django.conf import settings
+
+from .services import payment_process
+
+
+@shared_task(bind=True, name="payments.tasks.process_payment_task", ignore_result=True)
+def process_payment_task(self, payment_id: str) -> None:
+    retry = payment_process(payment_id=payment_id)
+    if retry is not None:
+        # Bounded by the attempts recorded on the payment; this cap is a backstop.
+        raise self.retry(countdown=retry.countdown, max_retries=settings.PAYMENTS_MAX_RETRIES + 3)
