@@ -56,10 +56,3 @@ def aws_client(service: str, *, purpose: str = "default") -> BaseClient:
                 config=_config(purpose),
             )
         return _clients[key]
-
-
-def reset_clients() -> None:
-    global _session
-    with _lock:
-        _clients.clear()
-        _session = None

@@ -191,6 +191,11 @@ def banner(stack: Stack, credentials: dict) -> str:
     AWS          {stack.emulator.url} (emulator pid {stack.emulator.process.pid})
                  state in {stack.emulator.state_dir}
 
+    Try it:
+      curl -s {base}/v1/payments -H "Authorization: Bearer {credentials["api_key"]}" \\
+        -H "Content-Type: application/json" -d '{{"merchant": "Shopify Inc.", "amount": 250.00,
+        "currency": "CAD", "type": "eft", "idempotency_key": "unique-key-001"}}'
+
     In another terminal, `.venv/bin/python manage.py <command>` talks to this stack.
     Stop everything with Ctrl-C; the next `make run` keeps all data.
 """

@@ -32,7 +32,9 @@ Work = Callable[[IdempotencyClaim | None], tuple[int, dict]]
 
 def idempotency_key_of(request) -> str | None:
     """The key from ``Idempotency-Key``, ``X-Idempotency-Key`` or the body's ``idempotency_key``."""
-    header = request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key")
+    header = request.headers.get("Idempotency-Key")
+    if header is None:
+        header = request.headers.get("X-Idempotency-Key")
     in_body = request.data.get(BODY_FIELD) if isinstance(request.data, dict) else None
     if header is not None and in_body is not None and header != in_body:
         raise ApplicationError(

@@ -1,3 +1,5 @@
+import hmac
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -21,14 +23,16 @@ def api_key_identity(*, secret: str) -> dict | None:
     """
     if not secret.startswith("sk_") or len(secret) > 128:
         return None
-    cache_key = api_key_cache_key(api_key_hash(secret))
+    digest = api_key_hash(secret)
+    cache_key = api_key_cache_key(digest)
     identity = cache.get(cache_key)
     if identity is None:
         key = (
-            ApiKey.objects.filter(secret_hash=api_key_hash(secret), revoked_at__isnull=True)
-            .values("id", "merchant_id")
+            ApiKey.objects.filter(secret_hash=digest, revoked_at__isnull=True)
+            .values("id", "merchant_id", "secret_hash")
             .first()
         )
-        identity = {"merchant_id": key["merchant_id"], "api_key_id": key["id"]} if key else {}
+        found = key is not None and hmac.compare_digest(key["secret_hash"], digest)
+        identity = {"merchant_id": key["merchant_id"], "api_key_id": key["id"]} if found else {}
         cache.set(cache_key, identity, settings.API_KEY_CACHE_SECONDS)
     return identity or None

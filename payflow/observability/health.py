@@ -14,6 +14,7 @@ from django.conf import settings
 
 from payflow.aws.clients import aws_client
 from payflow.aws.queues import bucket_name, queue_name, queue_url
+from payflow.idempotency.tables import IdempotencyRecord
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,10 @@ _executor = ThreadPoolExecutor(max_workers=6, thread_name_prefix="health")
 
 
 def _probe_dynamodb() -> None:
-    aws_client("dynamodb", purpose="probe").list_tables(Limit=1)
+    # A read of a key that never exists: proves the endpoint and a table answer.
+    aws_client("dynamodb", purpose="probe").get_item(
+        TableName=IdempotencyRecord.Meta.table_name, Key={"key": {"S": "health-probe"}}
+    )
 
 
 def _probe_sqs() -> None:

@@ -74,6 +74,25 @@ def test_a_task_that_keeps_failing_reaches_the_dead_letter_queue_after_three_rec
     assert source == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
+def test_a_task_that_keeps_crashing_its_worker_reaches_the_dead_letter_queue(stack):
+    worker = stack.start_worker()
+    marker = uuid.uuid4().hex
+    stack.send_task("tests.e2e.crash_worker_task", marker)
+
+    sqs = stack.client("sqs")
+    deadline = time.monotonic() + 90
+    messages = []
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=stack.queue_url("payments-dlq"),
+            WaitTimeSeconds=2,
+            AttributeNames=["ApproximateReceiveCount"],
+        ).get("Messages", [])
+    assert messages, "the crashing task never reached the DLQ:\n" + worker.text
+    assert celery_message_decode(messages[0]["Body"])["args"] == [marker]
+    assert worker.process.poll() is None, "the worker itself survives its processes' crashes"
+
+
 @pytest.fixture
 def own_emulator(tmp_path):
     emulator = Emulator(port=free_port(), state_dir=tmp_path / "aws")

@@ -100,6 +100,24 @@ def admin_login(port: int, user: str, password: str) -> str:
     return opener.open(request, timeout=10).read().decode()
 
 
+def take_seed_payment(port: int, api_key: str, timeout: float = 30) -> dict:
+    """The seed request against the running stack, followed until its final status."""
+    base = f"http://127.0.0.1:{port}/v1/payments"
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    seed = {"merchant": "Shopify Inc.", "amount": 250.00, "currency": "CAD", "type": "eft"}
+    request = urllib.request.Request(base, data=json.dumps(seed).encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        payment = json.load(response)
+    deadline = time.monotonic() + timeout
+    while payment["status"] in ("pending", "processing") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        request = urllib.request.Request(f"{base}/{payment['id']}", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            payment = json.load(response)
+    return payment
+
+
 @pytest.fixture
 def stacks(tmp_path):
     started: list[RunningStack] = []
@@ -126,6 +144,8 @@ def test_make_run_starts_everything_stops_cleanly_and_keeps_data(stacks):
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
     assert first.get("/v1/schema").status == 200
     assert "Site administration" in admin_login(first.port, credentials["user"], credentials["password"])
+    payment = take_seed_payment(first.port, credentials["api_key"])
+    assert payment["status"] in ("completed", "failed")  # the local sandbox declines ~15 %
     for process in ("web", "worker", "beat"):
         assert re.search(rf"^\s*{process} \| ", first.output, re.MULTILINE), first.output
 

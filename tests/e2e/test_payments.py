@@ -9,15 +9,9 @@ import time
 import pytest
 
 from payments.tables import Payment, ProviderCharge
+from tests.payments.conftest import SEED_REQUEST
 
-SEED = {
-    "merchant": "Shopify Inc.",
-    "amount": 250.00,
-    "currency": "CAD",
-    "type": "eft",
-    "idempotency_key": "unique-key-001",
-    "description": "Monthly subscription",
-}
+SEED = SEED_REQUEST
 PAN = "4242424242424242"
 
 

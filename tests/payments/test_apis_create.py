@@ -179,3 +179,14 @@ def test_errors_never_come_back_as_html(aws):
     response = Client().post("/v1/payments", data="{", content_type="application/json")
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_numbers_in_json_are_malformed(api, aws, literal):
+    response = api.post(
+        "/v1/payments",
+        data=f'{{"amount": {literal}, "currency": "USD", "type": "wire"}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert error(response)["code"] == "malformed_json"

@@ -1,0 +1,55 @@
+import json
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from payflow.merchants.models import ApiKey, Merchant
+from payflow.merchants.selectors import api_key_identity
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_merchant_prints_a_working_key_once(capsys):
+    call_command("create_merchant", name="Shopify Inc.", json=True)
+    created = json.loads(capsys.readouterr().out)
+    assert Merchant.objects.get(id=created["merchant_id"]).name == "Shopify Inc."
+    assert api_key_identity(secret=created["api_key"])["merchant_id"] == created["merchant_id"]
+    assert not ApiKey.objects.filter(secret_hash=created["api_key"]).exists()
+
+
+def test_create_merchant_in_plain_text_warns_to_store_the_key(capsys):
+    call_command("create_merchant", name="Acme")
+    out = capsys.readouterr().out
+    assert "sk_test_" in out and "Store the key now" in out
+
+
+def test_operators_issue_a_key_from_the_merchant_page_and_see_it_once(admin_client, merchant):
+    response = admin_client.post(
+        "/admin/merchants/merchant/",
+        {"action": "issue_api_key", "_selected_action": [merchant.pk]},
+        follow=True,
+    )
+    text = response.content.decode()
+    secret = text.split("<code>")[1].split("</code>")[0]
+    assert api_key_identity(secret=secret)["merchant_id"] == merchant.id
+    page = admin_client.get(f"/admin/merchants/merchant/{merchant.pk}/change/").content.decode()
+    assert secret not in page and secret[:12] in page
+
+
+def test_operators_revoke_keys_and_they_stop_working(admin_client, merchant, api_key, aws, client):
+    key = ApiKey.objects.get(merchant=merchant)
+    admin_client.post(
+        "/admin/merchants/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True
+    )
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+    assert client.get("/v1/payments", HTTP_AUTHORIZATION=f"Bearer {api_key}").status_code == 401
+
+
+def test_keys_cannot_be_added_without_showing_the_secret(admin_client):
+    assert admin_client.get("/admin/merchants/apikey/add/").status_code == 403
+
+
+def test_the_outbox_sweeper_is_scheduled_every_minute_and_editable():
+    task = PeriodicTask.objects.get(task="payflow.outbox.tasks.outbox_sweep_task")
+    assert (task.interval.every, task.interval.period, task.enabled) == (60, "seconds", True)
