@@ -9,10 +9,11 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-unit test-e2e test-production lint format requirements clean
+.PHONY: help setup run bench test test-unit test-e2e test-production lint format requirements clean
 
 help:
 	@echo "make run               set up and run the whole platform (web, worker, beat, AWS emulator)"
+	@echo "make bench             load the local stack (gunicorn + worker); figures in bench-results.json"
 	@echo "make test              set up and run the whole test suite with coverage"
 	@echo "make test-unit         unit and service tests only (moto, no emulator)"
 	@echo "make test-e2e          end-to-end tests (emulator, real Celery worker, real server)"
@@ -38,6 +39,9 @@ setup: $(VENV)/.installed $(AWS_VENV)/.installed
 
 run: setup
 	$(PY) -m payflow.devstack
+
+bench: setup
+	$(PY) -m payflow.devstack.bench
 
 test: setup
 	$(PYTEST) --cov --cov-report=term:skip-covered
