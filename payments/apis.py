@@ -13,10 +13,19 @@ from .cards import CardError, card_intake
 from .providers.sandbox import TEST_OUTCOMES
 from .representations import iso, payment_representation
 from .selectors import payment_get, payment_history, payment_list
-from .services import payment_create
+from .services import payment_cancel, payment_capture, payment_create
 
 PAYMENT_TYPES = ("card", "eft", "ach", "wire", "upi", "wallet")
-STATUSES = ("pending", "processing", "completed", "failed")
+STATUSES = (
+    "pending",
+    "processing",
+    "authorized",
+    "completed",
+    "failed",
+    "canceled",
+    "partially_refunded",
+    "refunded",
+)
 METADATA_MAX_KEYS = 20
 
 
@@ -56,6 +65,9 @@ class PaymentCreateInput(StrictSerializer):
         f"({', '.join(sorted(TEST_OUTCOMES))}).",
     )
     card = CardInput(required=False, help_text="Required for type card; refused otherwise. Never stored.")
+    capture = serializers.BooleanField(
+        default=True, help_text="false: only authorize now; capture later with /capture (or cancel)."
+    )
     idempotency_key = serializers.CharField(
         max_length=255, required=False, help_text="Same as the Idempotency-Key header."
     )
@@ -123,6 +135,9 @@ class PaymentOutput(serializers.Serializer):
     id = serializers.CharField()
     object = serializers.CharField()
     amount = serializers.CharField(help_text='Major units as a decimal string, e.g. "250.00".')
+    amount_capturable = serializers.CharField()
+    amount_captured = serializers.CharField()
+    amount_refunded = serializers.CharField()
     currency = serializers.CharField()
     status = serializers.ChoiceField(choices=STATUSES)
     type = serializers.ChoiceField(choices=PAYMENT_TYPES)
@@ -131,12 +146,17 @@ class PaymentOutput(serializers.Serializer):
     customer_id = serializers.CharField(allow_null=True)
     metadata = serializers.DictField(child=serializers.CharField())
     card = CardOutput(allow_null=True)
+    capture = serializers.BooleanField()
     provider = serializers.CharField()
     provider_reference = serializers.CharField(allow_null=True)
     routing = RoutingOutput()
     attempts = serializers.IntegerField()
     failure_code = serializers.CharField(allow_null=True)
     failure_message = serializers.CharField(allow_null=True)
+    authorized_at = serializers.DateTimeField(allow_null=True)
+    captured_at = serializers.DateTimeField(allow_null=True)
+    canceled_at = serializers.DateTimeField(allow_null=True)
+    cancellation_reason = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -167,6 +187,7 @@ def list_of(name: str, item: serializers.Serializer):
 
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)
 
 
 def _fingerprint_key() -> bytes:
@@ -199,7 +220,7 @@ class PaymentsApi(MerchantApi):
     @extend_schema(
         summary="Create a payment",
         request=PaymentCreateInput,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_HEADER],
         responses={201: PaymentOutput, 200: PaymentOutput, 400: ERROR, 409: ERROR, 422: ERROR},
         operation_id="payments_create",
         description=(
@@ -227,6 +248,7 @@ class PaymentsApi(MerchantApi):
                 metadata=data.get("metadata"),
                 card=data["card_details"],
                 sandbox_outcome=data["sandbox_outcome"],
+                capture=data["capture"],
                 idempotency_key=claim and claim.record_key.split("#", 1)[1],
                 claim=claim,
             )
@@ -291,3 +313,63 @@ class PaymentHistoryApi(MerchantApi):
         return Response(
             list_body(data=data, has_more=False, next_cursor=None, url=f"/v1/payments/{payment_id}/history")
         )
+
+
+class CaptureInput(StrictSerializer):
+    amount = AmountField(required=False, help_text="At most amount_capturable; default: all of it.")
+
+
+class CancelInput(StrictSerializer):
+    reason = serializers.ChoiceField(
+        choices=("requested_by_customer", "duplicate", "fraudulent", "abandoned"),
+        default="requested_by_customer",
+    )
+
+
+class PaymentCaptureApi(MerchantApi):
+    @extend_schema(
+        summary="Capture an authorized payment",
+        request=CaptureInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: PaymentOutput, 400: ERROR, 404: ERROR, 409: ERROR},
+        operation_id="payments_capture",
+        tags=["payments"],
+    )
+    def post(self, request, payment_id):
+        serializer = CaptureInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+
+        def capture(claim):
+            payment = payment_get(merchant_id=self.merchant_id, payment_id=payment_id)
+            amount = serializer.validated_data.get("amount")
+            if amount is not None:
+                try:
+                    amount = to_minor_units(
+                        amount, payment.currency, max_minor=settings.PAYMENTS_MAX_AMOUNT_MINOR
+                    )
+                except MoneyError as exc:
+                    raise serializers.ValidationError({"amount": [str(exc)]}) from None
+            return 200, payment_representation(payment_capture(payment=payment, amount=amount))
+
+        return idempotent_response(request, merchant_id=self.merchant_id, work=capture)
+
+
+class PaymentCancelApi(MerchantApi):
+    @extend_schema(
+        summary="Cancel a pending or authorized payment",
+        request=CancelInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: PaymentOutput, 404: ERROR, 409: ERROR},
+        operation_id="payments_cancel",
+        tags=["payments"],
+    )
+    def post(self, request, payment_id):
+        serializer = CancelInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+
+        def cancel(claim):
+            payment = payment_get(merchant_id=self.merchant_id, payment_id=payment_id)
+            canceled = payment_cancel(payment=payment, reason=serializer.validated_data["reason"])
+            return 200, payment_representation(canceled)
+
+        return idempotent_response(request, merchant_id=self.merchant_id, work=cancel)

@@ -8,7 +8,7 @@ delivery and duplicate tasks can never apply a transition twice.
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from pynamodb.exceptions import TransactWriteError
@@ -30,17 +30,24 @@ from .providers import (
 )
 from .representations import payment_representation
 from .routing import payment_route
-from .tables import Payment, created_key
+from .tables import Payment, created_key, time_key
 
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "payments.tasks.process_payment_task"
 
-PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
-FINAL_STATUSES = frozenset({COMPLETED, FAILED})
+PENDING, PROCESSING, AUTHORIZED = "pending", "processing", "authorized"
+COMPLETED, FAILED, CANCELED = "completed", "failed", "canceled"
+PARTIALLY_REFUNDED, REFUNDED = "partially_refunded", "refunded"
+# Statuses the worker has nothing more to do for.
+SETTLED_BY_WORKER = frozenset({AUTHORIZED, COMPLETED, FAILED, CANCELED, PARTIALLY_REFUNDED, REFUNDED})
 TRANSITIONS = {
-    PENDING: {PROCESSING},
-    PROCESSING: {PROCESSING, COMPLETED, FAILED},
+    PENDING: {PROCESSING, CANCELED},
+    PROCESSING: {PROCESSING, AUTHORIZED, COMPLETED, FAILED},
+    AUTHORIZED: {COMPLETED, CANCELED},
+    COMPLETED: {PARTIALLY_REFUNDED, REFUNDED},
+    PARTIALLY_REFUNDED: {PARTIALLY_REFUNDED, REFUNDED, COMPLETED},
+    REFUNDED: {PARTIALLY_REFUNDED, COMPLETED},
 }
 
 
@@ -64,6 +71,7 @@ def payment_create(
     metadata: dict[str, str] | None = None,
     card: CardDetails | None = None,
     sandbox_outcome: str | None = None,
+    capture: bool = True,
     idempotency_key: str | None = None,
     claim: IdempotencyClaim | None = None,
 ) -> tuple[Payment, dict]:
@@ -92,6 +100,7 @@ def payment_create(
         customer_id=customer_id,
         metadata=metadata or {},
         card=card.as_dict() if card else None,
+        capture=capture,
         provider=routing.provider,
         routing=routing.as_dict(),
         attempts=0,
@@ -195,7 +204,7 @@ def payment_process(*, payment_id: str) -> RetryLater | None:
     except Payment.DoesNotExist:
         logger.error("payment %s does not exist; nothing to process", payment_id)
         return None
-    if payment.status in FINAL_STATUSES:
+    if payment.status in SETTLED_BY_WORKER:
         return None
 
     now = time.time()
@@ -233,8 +242,9 @@ def _charge(payment: Payment) -> RetryLater | None:
             attempt=int(payment.attempts),
             sandbox_outcome=payment.sandbox_outcome,
         )
+        call = provider.charge if payment.capture else provider.authorize
         try:
-            result = provider.charge(request, idempotency_key=payment.id)
+            result = call(request, idempotency_key=payment.id)
         except ProviderDecline as decline:
             return _finish(payment, FAILED, reason=decline.code, failure=decline)
         except ProviderUnavailable as unavailable:
@@ -248,6 +258,8 @@ def _charge(payment: Payment) -> RetryLater | None:
             if int(payment.attempts) > settings.PAYMENTS_MAX_RETRIES:
                 return _finish(payment, FAILED, reason="retries exhausted", failure=error)
             return _retry_later(payment, error)
+        if not payment.capture:
+            return _finish(payment, AUTHORIZED, reference=result.reference)
         return _finish(payment, COMPLETED, reference=result.reference)
 
 
@@ -295,9 +307,14 @@ def _finish(
     reference: str | None = None,
     failure: Exception | None = None,
 ) -> None:
+    now = _now()
     actions = [Payment.lease_until.remove()]
     if reference is not None:
         actions += [Payment.provider_reference.set(reference), Payment.failure_code.remove()]
+    if status == AUTHORIZED:
+        actions.append(Payment.authorized_at.set(now))
+    if status == COMPLETED:
+        actions += [Payment.amount_captured.set(payment.amount), Payment.captured_at.set(now)]
     if failure is not None:
         actions += [
             Payment.failure_code.set(getattr(failure, "code", "provider_error")),
@@ -316,3 +333,89 @@ def _finish(
     except TransitionConflict:
         logger.warning("payment %s was finished by another worker", payment.id)
     return None
+
+
+def _not_capturable(payment: Payment, why: str) -> ApplicationError:
+    return ApplicationError(
+        ErrorCode.PAYMENT_NOT_CAPTURABLE, f"Payment {payment.id} cannot be captured: {why}.", param="id"
+    )
+
+
+def payment_capture(*, payment: Payment, amount: int | None = None, actor: str = "api") -> Payment:
+    """Capture an authorized payment once, in full or in part; the rest is released.
+
+    The provider capture is idempotent on the payment id and comes first; the
+    conditional transition then lets exactly one of concurrent captures win.
+    """
+    if payment.status != AUTHORIZED:
+        raise _not_capturable(payment, f"it is {payment.status}")
+    amount = int(payment.amount) if amount is None else amount
+    if not 0 < amount <= int(payment.amount):
+        raise ApplicationError(
+            ErrorCode.INVALID_REQUEST,
+            f"The amount to capture must be more than zero and at most the authorized {payment.amount}.",
+            param="amount",
+        )
+    try:
+        provider_get(payment.provider).capture(
+            amount=amount, currency=payment.currency, idempotency_key=payment.id
+        )
+    except ProviderDecline as decline:
+        raise _not_capturable(payment, decline.message) from None
+    now = _now()
+    try:
+        _transition(
+            payment,
+            COMPLETED,
+            actor=actor,
+            reason=f"captured {amount} of {payment.amount}",
+            actions=[Payment.amount_captured.set(amount), Payment.captured_at.set(now)],
+        )
+    except TransitionConflict:
+        raise _not_capturable(payment, "it was captured or canceled meanwhile") from None
+    payment.amount_captured, payment.captured_at = amount, now
+    return payment
+
+
+def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer", actor: str = "api") -> Payment:
+    """Cancel a pending payment, or void an authorized one."""
+    if payment.status not in (PENDING, AUTHORIZED):
+        raise ApplicationError(
+            ErrorCode.PAYMENT_NOT_CANCELABLE,
+            f"Payment {payment.id} cannot be canceled: it is {payment.status}.",
+            param="id",
+        )
+    if payment.status == AUTHORIZED:
+        provider_get(payment.provider).void(idempotency_key=payment.id)
+    now = _now()
+    try:
+        _transition(
+            payment,
+            CANCELED,
+            actor=actor,
+            reason=reason,
+            actions=[Payment.canceled_at.set(now), Payment.cancellation_reason.set(reason)],
+            finish_outbox=payment.status == PENDING,
+        )
+    except TransitionConflict:
+        raise ApplicationError(
+            ErrorCode.PAYMENT_NOT_CANCELABLE,
+            f"Payment {payment.id} changed meanwhile and can no longer be canceled.",
+            param="id",
+        ) from None
+    payment.canceled_at, payment.cancellation_reason = now, reason
+    return payment
+
+
+def authorizations_expire(*, now: datetime | None = None) -> int:
+    """Cancel authorizations older than AUTHORIZATION_TTL_DAYS; returns how many."""
+    now = now or _now()
+    cutoff = time_key(now - timedelta(days=settings.AUTHORIZATION_TTL_DAYS))
+    expired = 0
+    for payment in Payment.by_status.query(AUTHORIZED, Payment.created_key < cutoff):
+        try:
+            payment_cancel(payment=payment, reason="expired", actor="sweeper")
+            expired += 1
+        except ApplicationError:
+            logger.info("authorization %s was captured or canceled meanwhile", payment.id)
+    return expired

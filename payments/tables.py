@@ -8,6 +8,7 @@ Access patterns, each a key or index query (never a Scan):
 - ... of one customer .................... payments.by-merchant-customer: merchant_customer, created_key
   (``created_key`` is ``<ISO created_at>#<id>``: time-ordered and unique, so
   ``created[gte]``/``created[lt]`` are key conditions too)
+- payments in one status, oldest first .. payments.by-status: status, created_key
 - a provider's record of one charge ...... provider-charges: GetItem/conditional Put(key)
 """
 
@@ -62,6 +63,17 @@ class ByMerchantCustomer(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class ByStatus(GlobalSecondaryIndex):
+    """Across merchants: the expiry sweeper's authorized payments, operators' lists."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 @table("payments")
 class Payment(Model):
     class Meta:
@@ -82,7 +94,13 @@ class Payment(Model):
     customer_id = UnicodeAttribute(null=True)
     metadata = MapAttribute(default=dict)
     card = MapAttribute(null=True)  # brand, last4, exp_month, exp_year, fingerprint — never the number
-    capture = BooleanAttribute(default=True)
+    capture = BooleanAttribute(default=True)  # False: authorize now, capture later
+    amount_captured = NumberAttribute(default=0)
+    amount_refunded = NumberAttribute(default=0)  # pending and completed refunds
+    authorized_at = UTCDateTimeAttribute(null=True)
+    captured_at = UTCDateTimeAttribute(null=True)
+    canceled_at = UTCDateTimeAttribute(null=True)
+    cancellation_reason = UnicodeAttribute(null=True)
 
     provider = UnicodeAttribute()
     routing = MapAttribute()
@@ -102,6 +120,7 @@ class Payment(Model):
     by_merchant = ByMerchant()
     by_merchant_status = ByMerchantStatus()
     by_merchant_customer = ByMerchantCustomer()
+    by_status = ByStatus()
 
 
 @table("provider-charges")

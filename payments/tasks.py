@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from .services import payment_process
+from .services import authorizations_expire, payment_process
 
 
 @shared_task(bind=True, name="payments.tasks.process_payment_task", ignore_result=True)
@@ -10,3 +10,8 @@ def process_payment_task(self, payment_id: str) -> None:
     if retry is not None:
         # Bounded by the attempts recorded on the payment; this cap is a backstop.
         raise self.retry(countdown=retry.countdown, max_retries=settings.PAYMENTS_MAX_RETRIES + 3)
+
+
+@shared_task(name="payments.tasks.expire_authorizations_task", ignore_result=True)
+def expire_authorizations_task() -> int:
+    return authorizations_expire()

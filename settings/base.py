@@ -127,6 +127,9 @@ PAYMENTS_RETRY_BACKOFF_SECONDS = env.float("PAYMENTS_RETRY_BACKOFF_SECONDS", def
 PAYMENTS_SANDBOX_SUCCESS_RATE = env.float("PAYMENTS_SANDBOX_SUCCESS_RATE", default=0.85)
 PAYMENTS_PROVIDER_LATENCY_SCALE = env.float("PAYMENTS_PROVIDER_LATENCY_SCALE", default=1.0)
 
+# Uncaptured authorizations are canceled (reason "expired") after this.
+AUTHORIZATION_TTL_DAYS = env.int("AUTHORIZATION_TTL_DAYS", default=7)
+
 # Transactional outbox: an entry not taken by a worker this long after its
 # write is re-published by the sweeper (beat, every minute).
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=30)

@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     NOT_ACCEPTABLE = "not_acceptable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     INVALID_STATE = "invalid_state"
+    PAYMENT_NOT_CAPTURABLE = "payment_not_capturable"
+    PAYMENT_NOT_CANCELABLE = "payment_not_cancelable"
     IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
@@ -72,6 +74,12 @@ ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.INVALID_STATE: ErrorSpec(
         409, ErrorType.INVALID_REQUEST, "The object is not in a state that allows this."
+    ),
+    ErrorCode.PAYMENT_NOT_CAPTURABLE: ErrorSpec(
+        409, ErrorType.INVALID_REQUEST, "Only an authorized payment can be captured, and only once."
+    ),
+    ErrorCode.PAYMENT_NOT_CANCELABLE: ErrorSpec(
+        409, ErrorType.INVALID_REQUEST, "Only a pending or authorized payment can be canceled."
     ),
     ErrorCode.IDEMPOTENCY_KEY_IN_USE: ErrorSpec(
         409,

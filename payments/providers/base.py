@@ -50,8 +50,29 @@ class ProviderTimeout(ProviderTransientError):
 
 
 class Provider(ABC):
+    """Every call happens once per ``idempotency_key``; a repeat returns the first result.
+
+    Failures raise a ProviderError subclass.
+    """
+
     name: str
 
     @abstractmethod
     def charge(self, request: ChargeRequest, *, idempotency_key: str) -> ChargeResult:
-        """Charge once per ``idempotency_key``; raise a ProviderError subclass on failure."""
+        """Authorize and capture at once."""
+
+    @abstractmethod
+    def authorize(self, request: ChargeRequest, *, idempotency_key: str) -> ChargeResult:
+        """Hold the amount for a later capture."""
+
+    @abstractmethod
+    def capture(self, *, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        """Capture up to the authorized amount; the rest is released."""
+
+    @abstractmethod
+    def void(self, *, idempotency_key: str) -> None:
+        """Release an authorization."""
+
+    @abstractmethod
+    def refund(self, *, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        """Return ``amount`` of a captured payment."""

@@ -51,6 +51,36 @@ class SandboxProvider(Provider):
         raise NotImplementedError
 
     def charge(self, request: ChargeRequest, *, idempotency_key: str) -> ChargeResult:
+        return self._pay("charge", request, idempotency_key)
+
+    def authorize(self, request: ChargeRequest, *, idempotency_key: str) -> ChargeResult:
+        return self._pay("authorize", request, idempotency_key)
+
+    def capture(self, *, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        self._wait()
+        authorization = self._find("authorize", idempotency_key)
+        if authorization is None or authorization.outcome != SUCCEEDED:
+            raise ProviderDecline("There is no authorization to capture.", code="authorization_missing")
+        if amount > authorization.amount:
+            raise ProviderDecline("The capture exceeds the authorization.", code="amount_too_large")
+        return ChargeResult(
+            reference=self._book("capture", idempotency_key, amount, currency, SUCCEEDED).reference
+        )
+
+    def void(self, *, idempotency_key: str) -> None:
+        self._wait()
+        authorization = self._find("authorize", idempotency_key)
+        amount = authorization.amount if authorization else 0
+        currency = authorization.currency if authorization else "XXX"
+        self._book("void", idempotency_key, amount, currency, SUCCEEDED)
+
+    def refund(self, *, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        self._wait()
+        return ChargeResult(
+            reference=self._book("refund", idempotency_key, amount, currency, SUCCEEDED).reference
+        )
+
+    def _pay(self, operation: str, request: ChargeRequest, idempotency_key: str) -> ChargeResult:
         self._wait()
         outcome = request.sandbox_outcome
         if outcome == "provider_down" and request.attempt == 1:
@@ -58,16 +88,22 @@ class SandboxProvider(Provider):
         if outcome == "transient_error" or (outcome == "transient_then_success" and request.attempt == 1):
             raise ProviderTransientError(f"{self.name} answered 503; try again.", code="provider_error")
 
-        charge = self._book(request, idempotency_key)
+        booked = self._book(
+            operation,
+            idempotency_key,
+            request.amount,
+            request.currency,
+            self._decide(request, idempotency_key),
+        )
         if outcome == "timeout" and request.attempt == 1:
             # The charge went through but the answer is lost: only the
             # idempotency key keeps the retry from charging again.
             raise ProviderTimeout(f"{self.name} did not answer in time.")
-        if charge.outcome != SUCCEEDED:
+        if booked.outcome != SUCCEEDED:
             raise ProviderDecline(
-                DECLINES.get(charge.outcome, "The payment was declined."), code=charge.outcome
+                DECLINES.get(booked.outcome, "The payment was declined."), code=booked.outcome
             )
-        return ChargeResult(reference=charge.reference)
+        return ChargeResult(reference=booked.reference)
 
     def _wait(self) -> None:
         scale = settings.PAYMENTS_PROVIDER_LATENCY_SCALE
@@ -84,28 +120,37 @@ class SandboxProvider(Provider):
         draw = int(hashlib.sha256(idempotency_key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         return SUCCEEDED if draw < settings.PAYMENTS_SANDBOX_SUCCESS_RATE else "do_not_honor"
 
-    def _book(self, request: ChargeRequest, idempotency_key: str) -> ProviderCharge:
-        key = f"{self.name}#charge#{idempotency_key}"
-        charge = ProviderCharge(
+    def _find(self, operation: str, idempotency_key: str) -> ProviderCharge | None:
+        try:
+            return ProviderCharge.get(f"{self.name}#{operation}#{idempotency_key}", consistent_read=True)
+        except ProviderCharge.DoesNotExist:
+            return None
+
+    def _book(
+        self, operation: str, idempotency_key: str, amount: int, currency: str, outcome: str
+    ) -> ProviderCharge:
+        """Record the operation once per key; a repeat gets the first record back."""
+        key = f"{self.name}#{operation}#{idempotency_key}"
+        record = ProviderCharge(
             key,
             provider=self.name,
             reference=self.reference(),
-            outcome=self._decide(request, idempotency_key),
-            amount=request.amount,
-            currency=request.currency,
+            outcome=outcome,
+            amount=amount,
+            currency=currency,
             created_at=datetime.now(UTC),
         )
         try:
-            charge.save(condition=ProviderCharge.key.does_not_exist())
+            record.save(condition=ProviderCharge.key.does_not_exist())
         except PutError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise ProviderTimeout(f"{self.name} could not be reached.") from exc
-            charge = ProviderCharge.get(key, consistent_read=True)
-            if (charge.amount, charge.currency) != (request.amount, request.currency):
+            record = ProviderCharge.get(key, consistent_read=True)
+            if (record.amount, record.currency) != (amount, currency):
                 raise ProviderDecline(
                     "The idempotency key was used for another amount.", code="idempotency_mismatch"
                 ) from exc
-        return charge
+        return record
 
 
 class MockProvider(SandboxProvider):
