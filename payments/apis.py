@@ -11,9 +11,9 @@ from payflow.money import MoneyError, normalize_currency, to_minor_units
 
 from .cards import CardError, card_intake
 from .providers.sandbox import TEST_OUTCOMES
-from .representations import iso, payment_representation
-from .selectors import payment_get, payment_history, payment_list
-from .services import payment_cancel, payment_capture, payment_create
+from .representations import iso, payment_representation, refund_representation
+from .selectors import payment_get, payment_history, payment_list, refund_get, refund_list
+from .services import payment_cancel, payment_capture, payment_create, refund_create
 
 PAYMENT_TYPES = ("card", "eft", "ach", "wire", "upi", "wallet")
 STATUSES = (
@@ -373,3 +373,112 @@ class PaymentCancelApi(MerchantApi):
             return 200, payment_representation(canceled)
 
         return idempotent_response(request, merchant_id=self.merchant_id, work=cancel)
+
+
+class RefundCreateInput(StrictSerializer):
+    payment_id = serializers.CharField(max_length=64)
+    amount = AmountField(required=False, help_text="Major units; default: all that is left to refund.")
+    reason = serializers.ChoiceField(
+        choices=("duplicate", "fraudulent", "requested_by_customer"), required=False, allow_null=True
+    )
+    metadata = serializers.DictField(
+        child=serializers.CharField(max_length=500, allow_blank=True),
+        required=False,
+        help_text='Up to 20 string values. Sandbox: "test_outcome": "refund_declined" makes the refund fail.',
+    )
+    idempotency_key = serializers.CharField(max_length=255, required=False)
+
+    def validate_metadata(self, metadata):
+        if len(metadata) > METADATA_MAX_KEYS:
+            raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
+        return metadata
+
+
+class RefundOutput(serializers.Serializer):
+    """Documents ``refund_representation``."""
+
+    id = serializers.CharField()
+    object = serializers.CharField()
+    payment_id = serializers.CharField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=("pending", "completed", "failed"))
+    reason = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+    provider_reference = serializers.CharField(allow_null=True)
+    failure_code = serializers.CharField(allow_null=True)
+    failure_message = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class RefundListQuery(ListQuery):
+    payment_id = serializers.CharField(required=False, max_length=64)
+
+
+class RefundsApi(MerchantApi):
+    @extend_schema(
+        summary="Refund a payment, in full or in part",
+        request=RefundCreateInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: RefundOutput, 200: RefundOutput, 400: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        description=(
+            "Several partial refunds are allowed; together they never exceed the captured amount "
+            "(`409 refund_exceeds_captured`). The amount is reserved at once, given back if the refund fails."
+        ),
+        operation_id="refunds_create",
+        tags=["refunds"],
+    )
+    def post(self, request):
+        serializer = RefundCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def create(claim):
+            _, body = refund_create(
+                merchant_id=self.merchant_id,
+                payment_id=data["payment_id"],
+                amount=data.get("amount"),
+                reason=data.get("reason"),
+                metadata=data.get("metadata"),
+                claim=claim,
+            )
+            return 201, body
+
+        return idempotent_response(request, merchant_id=self.merchant_id, work=create)
+
+    @extend_schema(
+        summary="List refunds",
+        parameters=[
+            OpenApiParameter("payment_id", str),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("starting_after", str),
+        ],
+        responses={200: list_of("RefundList", RefundOutput(many=True)), 400: ERROR},
+        operation_id="refunds_list",
+        tags=["refunds"],
+    )
+    def get(self, request):
+        query = RefundListQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        page = refund_list(merchant_id=self.merchant_id, **query.validated_data)
+        return Response(
+            list_body(
+                data=[refund_representation(r) for r in page.items],
+                has_more=page.has_more,
+                next_cursor=page.next_cursor,
+                url="/v1/refunds",
+            )
+        )
+
+
+class RefundDetailApi(MerchantApi):
+    @extend_schema(
+        summary="Retrieve a refund",
+        responses={200: RefundOutput, 404: ERROR},
+        operation_id="refunds_retrieve",
+        tags=["refunds"],
+    )
+    def get(self, request, refund_id):
+        return Response(refund_representation(refund_get(merchant_id=self.merchant_id, refund_id=refund_id)))

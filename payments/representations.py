@@ -4,11 +4,16 @@ from datetime import datetime
 
 from payflow.money import format_minor_units
 
-from .tables import Payment
+from .tables import Payment, Refund
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+
+def plain_dict(value) -> dict:
+    """A map attribute as a plain dict: PynamoDB gives a dict before a save, a MapAttribute after a read."""
+    return dict(value.as_dict() if hasattr(value, "as_dict") else value)
 
 
 def payment_representation(payment: Payment) -> dict:
@@ -29,7 +34,7 @@ def payment_representation(payment: Payment) -> dict:
         "metadata": dict(
             payment.metadata.as_dict() if hasattr(payment.metadata, "as_dict") else payment.metadata
         ),
-        "card": dict(payment.card.as_dict()) if payment.card else None,
+        "card": plain_dict(payment.card) if payment.card else None,
         "capture": payment.capture,
         "provider": payment.provider,
         "provider_reference": payment.provider_reference,
@@ -45,4 +50,23 @@ def payment_representation(payment: Payment) -> dict:
         "cancellation_reason": payment.cancellation_reason,
         "created_at": iso(payment.created_at),
         "updated_at": iso(payment.updated_at),
+    }
+
+
+def refund_representation(refund: Refund) -> dict:
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "payment_id": refund.payment_id,
+        "amount": format_minor_units(int(refund.amount), refund.currency),
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+        "metadata": plain_dict(refund.metadata),
+        "provider_reference": refund.provider_reference,
+        "failure_code": refund.failure_code,
+        "failure_message": refund.failure_message,
+        "created_at": iso(refund.created_at),
+        "updated_at": iso(refund.updated_at),
+        "completed_at": iso(refund.completed_at),
     }

@@ -13,13 +13,13 @@ from payflow.audit.selectors import audit_history
 from payflow.audit.tables import AuditRecord
 from payflow.errors import ApplicationError, ErrorCode
 
-from .tables import Payment, time_key
+from .tables import Payment, Refund, time_key
 
 
-def payment_get(*, merchant_id: str, payment_id: str) -> Payment:
+def payment_get(*, merchant_id: str, payment_id: str, consistent: bool = False) -> Payment:
     """The merchant's payment; another merchant's id is "not found", never "forbidden"."""
     try:
-        payment = Payment.get(payment_id)
+        payment = Payment.get(payment_id, consistent_read=consistent)
     except Payment.DoesNotExist:
         payment = None
     if payment is None or payment.merchant_id != merchant_id:
@@ -105,6 +105,28 @@ def payment_list(
     elif created_lt is not None:
         range_condition = Payment.created_key < time_key(created_lt)
 
+    return _page(
+        index,
+        hash_name,
+        hash_value,
+        range_condition=range_condition,
+        filter_condition=filter_condition,
+        limit=limit,
+        starting_after=starting_after,
+    )
+
+
+def _page(
+    index,
+    hash_name: str,
+    hash_value: str,
+    *,
+    range_condition=None,
+    filter_condition=None,
+    limit: int,
+    starting_after: str | None,
+) -> Page:
+    """One page of an index query, newest first, with a signed cursor to the next."""
     index_name = index.Meta.index_name
     start = None
     if starting_after:
@@ -137,3 +159,25 @@ def payment_list(
             index_name, {"id": last.id, hash_name: hash_value, "created_key": last.created_key}
         )
     return Page(items=items, has_more=has_more, next_cursor=next_cursor)
+
+
+def refund_get(*, merchant_id: str, refund_id: str) -> Refund:
+    try:
+        refund = Refund.get(refund_id)
+    except Refund.DoesNotExist:
+        refund = None
+    if refund is None or refund.merchant_id != merchant_id:
+        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such refund: '{refund_id}'.", param="id")
+    return refund
+
+
+def refund_list(
+    *, merchant_id: str, payment_id: str | None = None, limit: int = 10, starting_after: str | None = None
+) -> Page:
+    """The merchant's refunds (of one payment, if given), newest first."""
+    if payment_id is not None:
+        payment_get(merchant_id=merchant_id, payment_id=payment_id)
+        index, hash_name, hash_value = Refund.by_payment, "payment_id", payment_id
+    else:
+        index, hash_name, hash_value = Refund.by_merchant, "merchant_id", merchant_id
+    return _page(index, hash_name, hash_value, limit=limit, starting_after=starting_after)

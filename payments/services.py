@@ -14,10 +14,11 @@ from django.conf import settings
 from pynamodb.exceptions import TransactWriteError
 
 from payflow.audit.services import audit_record_new
-from payflow.aws.dynamodb import transact_write
+from payflow.aws.dynamodb import cancellation_codes, transact_write, transact_write_retrying
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.idempotency.services import IdempotencyClaim, idempotency_complete_in
 from payflow.ids import new_id
+from payflow.money import MoneyError, format_minor_units, to_minor_units
 from payflow.outbox.services import outbox_entry_new, outbox_entry_ref, outbox_publish
 
 from .cards import CardDetails
@@ -28,9 +29,9 @@ from .providers import (
     ProviderUnavailable,
     provider_get,
 )
-from .representations import payment_representation
+from .representations import payment_representation, plain_dict, refund_representation
 from .routing import payment_route
-from .tables import Payment, created_key, time_key
+from .tables import Payment, Refund, created_key, time_key
 
 logger = logging.getLogger(__name__)
 
@@ -150,34 +151,36 @@ def _transition(
     now = _now()
     expected = Payment.status == payment.status
     with_condition = expected & condition if condition is not None else expected
+
+    def write(transaction) -> None:
+        transaction.update(
+            payment,
+            actions=[
+                Payment.status.set(to_status),
+                Payment.merchant_status.set(f"{payment.merchant_id}#{to_status}"),
+                Payment.updated_at.set(now),
+                *(actions or []),
+            ],
+            condition=with_condition,
+        )
+        transaction.save(
+            audit_record_new(
+                object_id=payment.id,
+                merchant_id=payment.merchant_id,
+                from_status=payment.status,
+                to_status=to_status,
+                actor=actor,
+                reason=reason,
+                at=now,
+            )
+        )
+        if finish_outbox:
+            transaction.delete(outbox_entry_ref(task=PROCESS_TASK, object_id=payment.id))
+
     try:
-        with transact_write() as transaction:
-            transaction.update(
-                payment,
-                actions=[
-                    Payment.status.set(to_status),
-                    Payment.merchant_status.set(f"{payment.merchant_id}#{to_status}"),
-                    Payment.updated_at.set(now),
-                    *(actions or []),
-                ],
-                condition=with_condition,
-            )
-            transaction.save(
-                audit_record_new(
-                    object_id=payment.id,
-                    merchant_id=payment.merchant_id,
-                    from_status=payment.status,
-                    to_status=to_status,
-                    actor=actor,
-                    reason=reason,
-                    at=now,
-                )
-            )
-            if finish_outbox:
-                transaction.delete(outbox_entry_ref(task=PROCESS_TASK, object_id=payment.id))
+        transact_write_retrying(write)
     except TransactWriteError as exc:
-        reasons = [r.get("Code") for r in (exc.cancellation_reasons or []) if r]
-        if "ConditionalCheckFailed" in reasons:
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
             raise TransitionConflict(payment.id) from exc
         raise
     payment.status = to_status
@@ -419,3 +422,241 @@ def authorizations_expire(*, now: datetime | None = None) -> int:
         except ApplicationError:
             logger.info("authorization %s was captured or canceled meanwhile", payment.id)
     return expired
+
+
+# --- Refunds -------------------------------------------------------------------
+
+REFUND_TASK = "payments.tasks.process_refund_task"
+REFUNDABLE = frozenset({COMPLETED, PARTIALLY_REFUNDED, REFUNDED})
+# Concurrent refunds of one payment retry their optimistic write this often.
+REFUND_WRITE_ATTEMPTS = 30
+
+
+def _status_for_refunded(payment: Payment, refunded: int) -> str:
+    if refunded == 0:
+        return COMPLETED
+    return REFUNDED if refunded >= int(payment.amount_captured) else PARTIALLY_REFUNDED
+
+
+def _payment_refunded_update(
+    transaction, payment: Payment, *, refunded: int, actor: str, reason: str, now
+) -> None:
+    """Set the payment's refunded total, on condition nobody changed it since it was read."""
+    status = _status_for_refunded(payment, refunded)
+    if status != payment.status and status not in TRANSITIONS.get(payment.status, ()):
+        raise ApplicationError(ErrorCode.INVALID_STATE, f"A {payment.status} payment cannot become {status}.")
+    transaction.update(
+        payment,
+        actions=[
+            Payment.amount_refunded.set(refunded),
+            Payment.status.set(status),
+            Payment.merchant_status.set(f"{payment.merchant_id}#{status}"),
+            Payment.updated_at.set(now),
+        ],
+        condition=(Payment.amount_refunded == payment.amount_refunded) & (Payment.status == payment.status),
+    )
+    if status != payment.status:
+        transaction.save(
+            audit_record_new(
+                object_id=payment.id,
+                merchant_id=payment.merchant_id,
+                from_status=payment.status,
+                to_status=status,
+                actor=actor,
+                reason=reason,
+                at=now,
+            )
+        )
+
+
+def _payment_changed_meanwhile(exc: TransactWriteError, *, payment_index: int) -> bool:
+    """Whether the transaction failed because the payment changed (or was changing) since it was read."""
+    codes = cancellation_codes(exc)
+    if "TransactionConflict" in codes:
+        return True
+    return len(codes) > payment_index and codes[payment_index] == "ConditionalCheckFailed"
+
+
+def refund_create(
+    *,
+    merchant_id: str,
+    payment_id: str,
+    amount: object | None = None,
+    reason: str | None = None,
+    metadata: dict[str, str] | None = None,
+    actor: str = "api",
+    claim: IdempotencyClaim | None = None,
+) -> tuple[Refund, dict]:
+    """Reserve ``amount`` (major units as sent; default: what is left) on the payment; queue the refund.
+
+    The reservation is an optimistic conditional write on the payment's
+    refunded total, so concurrent refunds can never exceed the captured amount.
+    """
+    from .selectors import payment_get
+
+    for _ in range(REFUND_WRITE_ATTEMPTS):
+        payment = payment_get(merchant_id=merchant_id, payment_id=payment_id, consistent=True)
+        if payment.status not in REFUNDABLE:
+            raise ApplicationError(
+                ErrorCode.PAYMENT_NOT_REFUNDABLE,
+                f"Only completed payments can be refunded; {payment.id} is {payment.status}.",
+                param="payment_id",
+            )
+        captured, refunded = int(payment.amount_captured), int(payment.amount_refunded)
+        wanted = captured - refunded if amount is None else _minor(amount, payment.currency)
+        if wanted <= 0 or refunded + wanted > captured:
+            left = format_minor_units(captured - refunded, payment.currency)
+            raise ApplicationError(
+                ErrorCode.REFUND_EXCEEDS_CAPTURED,
+                f"The refund exceeds what is left to refund of {payment.id}: {left} {payment.currency}.",
+                param="amount",
+            )
+        now = _now()
+        refund_id = new_id("re")
+        refund = Refund(
+            refund_id,
+            merchant_id=merchant_id,
+            payment_id=payment.id,
+            created_key=created_key(now, refund_id),
+            amount=wanted,
+            currency=payment.currency,
+            status=PENDING,
+            reason=reason,
+            metadata=metadata or {},
+            provider=payment.provider,
+            created_at=now,
+            updated_at=now,
+        )
+        body = refund_representation(refund)
+        puts = [
+            refund,
+            audit_record_new(
+                object_id=refund.id,
+                merchant_id=merchant_id,
+                from_status=None,
+                to_status=PENDING,
+                actor=actor,
+                reason="created",
+                at=now,
+            ),
+            outbox_entry_new(task=REFUND_TASK, object_id=refund.id),
+        ]
+        try:
+            with transact_write() as transaction:
+                for item in puts:
+                    transaction.save(item)
+                _payment_refunded_update(
+                    transaction,
+                    payment,
+                    refunded=refunded + wanted,
+                    actor=actor,
+                    reason=f"refund {refund.id}",
+                    now=now,
+                )
+                if claim is not None:
+                    idempotency_complete_in(transaction, claim=claim, status=201, body=body)
+        except TransactWriteError as exc:
+            audit_puts = 1 if _status_for_refunded(payment, refunded + wanted) != payment.status else 0
+            if _payment_changed_meanwhile(exc, payment_index=len(puts) + audit_puts):
+                continue  # another refund changed the payment first: read it again
+            raise
+        if claim is not None:
+            claim.completed = True
+        outbox_publish(task=REFUND_TASK, object_id=refund.id)
+        return refund, body
+    raise ApplicationError(
+        ErrorCode.INVALID_STATE, "The payment is changing too fast; retry the refund.", param="payment_id"
+    )
+
+
+def _minor(amount: object, currency: str) -> int:
+    try:
+        return to_minor_units(amount, currency, max_minor=settings.PAYMENTS_MAX_AMOUNT_MINOR)
+    except MoneyError as exc:
+        raise ApplicationError(ErrorCode.INVALID_REQUEST, f"amount: {exc}", param="amount") from None
+
+
+def refund_process(*, refund_id: str) -> None:
+    """Send a pending refund to the provider; on failure give the amount back. Safe to repeat."""
+    try:
+        refund = Refund.get(refund_id, consistent_read=True)
+    except Refund.DoesNotExist:
+        logger.error("refund %s does not exist; nothing to process", refund_id)
+        return
+    if refund.status != PENDING:
+        return
+    try:
+        result = provider_get(refund.provider).refund(
+            amount=int(refund.amount),
+            currency=refund.currency,
+            idempotency_key=refund.id,
+            sandbox_outcome=plain_dict(refund.metadata).get("test_outcome"),
+        )
+    except ProviderDecline as decline:
+        _refund_fail(refund, decline)
+        return
+    now = _now()
+    with transact_write() as transaction:
+        transaction.update(
+            refund,
+            actions=[
+                Refund.status.set(COMPLETED),
+                Refund.provider_reference.set(result.reference),
+                Refund.completed_at.set(now),
+                Refund.updated_at.set(now),
+            ],
+            condition=Refund.status == PENDING,
+        )
+        transaction.save(_refund_audit(refund, COMPLETED, now))
+        transaction.delete(outbox_entry_ref(task=REFUND_TASK, object_id=refund.id))
+
+
+def _refund_audit(refund: Refund, to_status: str, now, reason: str | None = None):
+    return audit_record_new(
+        object_id=refund.id,
+        merchant_id=refund.merchant_id,
+        from_status=refund.status,
+        to_status=to_status,
+        actor="worker",
+        reason=reason,
+        at=now,
+    )
+
+
+def _refund_fail(refund: Refund, decline: ProviderDecline) -> None:
+    for _ in range(REFUND_WRITE_ATTEMPTS):
+        payment = Payment.get(refund.payment_id, consistent_read=True)
+        now = _now()
+        audit = _refund_audit(refund, FAILED, now, reason=decline.code)
+        status_changes = (
+            _status_for_refunded(payment, int(payment.amount_refunded) - int(refund.amount)) != payment.status
+        )
+        try:
+            with transact_write() as transaction:
+                transaction.save(audit)
+                _payment_refunded_update(
+                    transaction,
+                    payment,
+                    refunded=int(payment.amount_refunded) - int(refund.amount),
+                    actor="worker",
+                    reason=f"refund {refund.id} failed",
+                    now=now,
+                )
+                transaction.update(
+                    refund,
+                    actions=[
+                        Refund.status.set(FAILED),
+                        Refund.failure_code.set(decline.code),
+                        Refund.failure_message.set(decline.message),
+                        Refund.updated_at.set(now),
+                    ],
+                    condition=Refund.status == PENDING,
+                )
+                transaction.delete(outbox_entry_ref(task=REFUND_TASK, object_id=refund.id))
+        except TransactWriteError as exc:
+            # Items go deletes, puts, updates: the outbox delete, the audit record(s), the payment.
+            if _payment_changed_meanwhile(exc, payment_index=2 + int(status_changes)):
+                continue
+            raise
+        return
+    raise RuntimeError(f"could not release refund {refund.id}: the payment kept changing")

@@ -8,6 +8,8 @@ Access patterns, each a key or index query (never a Scan):
 - ... of one customer .................... payments.by-merchant-customer: merchant_customer, created_key
   (``created_key`` is ``<ISO created_at>#<id>``: time-ordered and unique, so
   ``created[gte]``/``created[lt]`` are key conditions too)
+- a payment's refunds ..................... refunds.by-payment: payment_id, created_key
+- a merchant's refunds .................... refunds.by-merchant: merchant_id, created_key
 - payments in one status, oldest first .. payments.by-status: status, created_key
 - a provider's record of one charge ...... provider-charges: GetItem/conditional Put(key)
 """
@@ -121,6 +123,56 @@ class Payment(Model):
     by_merchant_status = ByMerchantStatus()
     by_merchant_customer = ByMerchantCustomer()
     by_status = ByStatus()
+
+
+class RefundsByPayment(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-payment"
+        projection = AllProjection()
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class RefundsByMerchant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-merchant"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+@table("refunds")
+class Refund(Model):
+    """A refund of (part of) a captured payment.
+
+    Its amount is reserved on the payment (``amount_refunded``) when the refund
+    is created and given back if the refund fails.
+    """
+
+    class Meta:
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    amount = NumberAttribute()  # minor units
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | completed | failed
+    reason = UnicodeAttribute(null=True)
+    metadata = MapAttribute(default=dict)
+    provider = UnicodeAttribute()
+    provider_reference = UnicodeAttribute(null=True)
+    failure_code = UnicodeAttribute(null=True)
+    failure_message = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    completed_at = UTCDateTimeAttribute(null=True)
+
+    by_payment = RefundsByPayment()
+    by_merchant = RefundsByMerchant()
 
 
 @table("provider-charges")

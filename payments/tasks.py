@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from .services import authorizations_expire, payment_process
+from .services import authorizations_expire, payment_process, refund_process
 
 
 @shared_task(bind=True, name="payments.tasks.process_payment_task", ignore_result=True)
@@ -15,3 +15,8 @@ def process_payment_task(self, payment_id: str) -> None:
 @shared_task(name="payments.tasks.expire_authorizations_task", ignore_result=True)
 def expire_authorizations_task() -> int:
     return authorizations_expire()
+
+
+@shared_task(name="payments.tasks.process_refund_task", ignore_result=True)
+def process_refund_task(refund_id: str) -> None:
+    refund_process(refund_id=refund_id)

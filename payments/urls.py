@@ -1,6 +1,14 @@
 from django.urls import path
 
-from .apis import PaymentCancelApi, PaymentCaptureApi, PaymentDetailApi, PaymentHistoryApi, PaymentsApi
+from .apis import (
+    PaymentCancelApi,
+    PaymentCaptureApi,
+    PaymentDetailApi,
+    PaymentHistoryApi,
+    PaymentsApi,
+    RefundDetailApi,
+    RefundsApi,
+)
 
 urlpatterns = [
     path("payments", PaymentsApi.as_view(), name="payments"),
@@ -8,4 +16,6 @@ urlpatterns = [
     path("payments/<str:payment_id>/history", PaymentHistoryApi.as_view(), name="payment-history"),
     path("payments/<str:payment_id>/capture", PaymentCaptureApi.as_view(), name="payment-capture"),
     path("payments/<str:payment_id>/cancel", PaymentCancelApi.as_view(), name="payment-cancel"),
+    path("refunds", RefundsApi.as_view(), name="refunds"),
+    path("refunds/<str:refund_id>", RefundDetailApi.as_view(), name="refund"),
 ]

@@ -6,8 +6,13 @@ Apps declare models in their ``tables.py`` and decorate them with
 from settings, so the same models talk to the emulator, moto or real AWS.
 """
 
+import random
+import time
+from collections.abc import Callable
+
 from django.conf import settings
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -62,6 +67,31 @@ def bind_tables() -> None:
         settings.AWS_REGION,
     ):
         _transaction_connection = None
+
+
+def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    """Per item of a canceled transaction: why it failed ("ConditionalCheckFailed", …) or None."""
+    return [reason.code if reason else None for reason in exc.cancellation_reasons or []]
+
+
+def transact_write_retrying(build: Callable[[TransactWrite], None], *, attempts: int = 6) -> None:
+    """Run a transaction, again when it only collided with another one in flight.
+
+    DynamoDB cancels a transaction that touches an item another transaction is
+    writing ("TransactionConflict"): nothing was written, so trying again is
+    safe, and the conditions then decide.
+    """
+    for attempt in range(attempts):
+        try:
+            with transact_write() as transaction:
+                build(transaction)
+            return
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            collided = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+            if not collided or attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
 
 
 def transact_write(**kwargs) -> TransactWrite:

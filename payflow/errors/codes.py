@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     INVALID_STATE = "invalid_state"
     PAYMENT_NOT_CAPTURABLE = "payment_not_capturable"
     PAYMENT_NOT_CANCELABLE = "payment_not_cancelable"
+    PAYMENT_NOT_REFUNDABLE = "payment_not_refundable"
+    REFUND_EXCEEDS_CAPTURED = "refund_exceeds_captured"
     IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
@@ -80,6 +82,12 @@ ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.PAYMENT_NOT_CANCELABLE: ErrorSpec(
         409, ErrorType.INVALID_REQUEST, "Only a pending or authorized payment can be canceled."
+    ),
+    ErrorCode.PAYMENT_NOT_REFUNDABLE: ErrorSpec(
+        409, ErrorType.INVALID_REQUEST, "Only a completed (captured) payment can be refunded."
+    ),
+    ErrorCode.REFUND_EXCEEDS_CAPTURED: ErrorSpec(
+        409, ErrorType.INVALID_REQUEST, "Refunds of a payment may not add up to more than it captured."
     ),
     ErrorCode.IDEMPOTENCY_KEY_IN_USE: ErrorSpec(
         409,

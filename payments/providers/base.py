@@ -74,5 +74,7 @@ class Provider(ABC):
         """Release an authorization."""
 
     @abstractmethod
-    def refund(self, *, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
-        """Return ``amount`` of a captured payment."""
+    def refund(
+        self, *, amount: int, currency: str, idempotency_key: str, sandbox_outcome: str | None = None
+    ) -> ChargeResult:
+        """Return ``amount`` of a captured payment. ``sandbox_outcome`` is for sandbox providers."""

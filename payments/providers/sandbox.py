@@ -74,11 +74,15 @@ class SandboxProvider(Provider):
         currency = authorization.currency if authorization else "XXX"
         self._book("void", idempotency_key, amount, currency, SUCCEEDED)
 
-    def refund(self, *, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+    def refund(
+        self, *, amount: int, currency: str, idempotency_key: str, sandbox_outcome: str | None = None
+    ) -> ChargeResult:
         self._wait()
-        return ChargeResult(
-            reference=self._book("refund", idempotency_key, amount, currency, SUCCEEDED).reference
-        )
+        outcome = "refund_declined" if sandbox_outcome == "refund_declined" else SUCCEEDED
+        booked = self._book("refund", idempotency_key, amount, currency, outcome)
+        if booked.outcome != SUCCEEDED:
+            raise ProviderDecline("The provider declined the refund.", code=booked.outcome)
+        return ChargeResult(reference=booked.reference)
 
     def _pay(self, operation: str, request: ChargeRequest, idempotency_key: str) -> ChargeResult:
         self._wait()

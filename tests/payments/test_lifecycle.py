@@ -100,3 +100,14 @@ def test_authorizations_expire_after_the_ttl(api, authorized, settings):
     assert (body["status"], body["cancellation_reason"]) == ("canceled", "expired")
     history = api.get(f"/v1/payments/{authorized}/history").json()["data"]
     assert history[-1]["actor"] == "sweeper" and history[-1]["reason"] == "expired"
+
+
+def test_a_capture_that_lost_a_race_is_a_409(authorized):
+    from payflow.errors import ApplicationError
+    from payments.services import payment_capture
+
+    stale = Payment.get(authorized)
+    payment_capture(payment=Payment.get(authorized))
+    with pytest.raises(ApplicationError) as error:
+        payment_capture(payment=stale)
+    assert (error.value.status, error.value.code) == (409, "payment_not_capturable")
