@@ -1,6 +1,8 @@
 import hashlib
 
 from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -11,8 +13,17 @@ from payflow.money import MoneyError, normalize_currency, to_minor_units
 
 from .cards import CardError, card_intake
 from .providers.sandbox import TEST_OUTCOMES
-from .representations import iso, payment_representation, refund_representation
-from .selectors import payment_get, payment_history, payment_list, refund_get, refund_list
+from .representations import iso, payment_representation, refund_representation, settlement_representation
+from .selectors import (
+    payment_get,
+    payment_history,
+    payment_list,
+    refund_get,
+    refund_list,
+    settlement_get,
+    settlement_list,
+    settlement_report,
+)
 from .services import payment_cancel, payment_capture, payment_create, refund_create
 
 PAYMENT_TYPES = ("card", "eft", "ach", "wire", "upi", "wallet")
@@ -482,3 +493,70 @@ class RefundDetailApi(MerchantApi):
     )
     def get(self, request, refund_id):
         return Response(refund_representation(refund_get(merchant_id=self.merchant_id, refund_id=refund_id)))
+
+
+class SettlementOutput(serializers.Serializer):
+    """Documents ``settlement_representation``."""
+
+    id = serializers.CharField()
+    object = serializers.CharField()
+    currency = serializers.CharField()
+    day = serializers.DateField()
+    cutoff = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=("in_progress", "completed"))
+    payment_count = serializers.IntegerField()
+    refund_count = serializers.IntegerField()
+    gross = serializers.CharField()
+    refunds = serializers.CharField()
+    fees = serializers.CharField()
+    net = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class SettlementsApi(MerchantApi):
+    @extend_schema(
+        summary="List settlements",
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("starting_after", str)],
+        responses={200: list_of("SettlementList", SettlementOutput(many=True)), 400: ERROR},
+        operation_id="settlements_list",
+        tags=["settlements"],
+    )
+    def get(self, request):
+        query = ListQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        page = settlement_list(merchant_id=self.merchant_id, **query.validated_data)
+        return Response(
+            list_body(
+                data=[settlement_representation(s) for s in page.items],
+                has_more=page.has_more,
+                next_cursor=page.next_cursor,
+                url="/v1/settlements",
+            )
+        )
+
+
+class SettlementDetailApi(MerchantApi):
+    @extend_schema(
+        summary="Retrieve a settlement",
+        responses={200: SettlementOutput, 404: ERROR},
+        operation_id="settlements_retrieve",
+        tags=["settlements"],
+    )
+    def get(self, request, settlement_id):
+        settlement = settlement_get(merchant_id=self.merchant_id, settlement_id=settlement_id)
+        return Response(settlement_representation(settlement))
+
+
+class SettlementReportApi(MerchantApi):
+    @extend_schema(
+        summary="Download a settlement's CSV report",
+        responses={(200, "text/csv"): OpenApiTypes.STR, 404: ERROR},
+        operation_id="settlements_report",
+        tags=["settlements"],
+    )
+    def get(self, request, settlement_id):
+        report = settlement_report(merchant_id=self.merchant_id, settlement_id=settlement_id)
+        response = HttpResponse(report, content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{settlement_id}.csv"'
+        return response

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from payflow.money import format_minor_units
 
-from .tables import Payment, Refund
+from .tables import Payment, Refund, Settlement
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -69,4 +69,24 @@ def refund_representation(refund: Refund) -> dict:
         "created_at": iso(refund.created_at),
         "updated_at": iso(refund.updated_at),
         "completed_at": iso(refund.completed_at),
+    }
+
+
+def settlement_representation(settlement: Settlement) -> dict:
+    money = lambda minor: format_minor_units(int(minor), settlement.currency)  # noqa: E731
+    return {
+        "id": settlement.id,
+        "object": "settlement",
+        "currency": settlement.currency,
+        "day": settlement.day,
+        "cutoff": iso(settlement.cutoff),
+        "status": settlement.status,
+        "payment_count": int(settlement.payment_count),
+        "refund_count": int(settlement.refund_count),
+        "gross": money(settlement.gross),
+        "refunds": money(settlement.refunds),
+        "fees": money(settlement.fees),
+        "net": money(settlement.net),
+        "created_at": iso(settlement.created_at),
+        "completed_at": iso(settlement.completed_at),
     }

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 
 from payflow.audit.selectors import audit_history
 from payflow.audit.tables import AuditRecord
 from payflow.errors import ApplicationError, ErrorCode
 
-from .tables import Payment, Refund, time_key
+from .tables import Payment, Refund, Settlement, time_key
 
 
 def payment_get(*, merchant_id: str, payment_id: str, consistent: bool = False) -> Payment:
@@ -181,3 +182,31 @@ def refund_list(
     else:
         index, hash_name, hash_value = Refund.by_merchant, "merchant_id", merchant_id
     return _page(index, hash_name, hash_value, limit=limit, starting_after=starting_after)
+
+
+def settlement_get(*, merchant_id: str, settlement_id: str) -> Settlement:
+    try:
+        settlement = Settlement.get(settlement_id)
+    except Settlement.DoesNotExist:
+        settlement = None
+    if settlement is None or settlement.merchant_id != merchant_id:
+        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such settlement: '{settlement_id}'.", param="id")
+    return settlement
+
+
+def settlement_list(*, merchant_id: str, limit: int = 10, starting_after: str | None = None) -> Page:
+    return _page(
+        Settlement.by_merchant, "merchant_id", merchant_id, limit=limit, starting_after=starting_after
+    )
+
+
+def settlement_report(*, merchant_id: str, settlement_id: str) -> bytes:
+    settlement = settlement_get(merchant_id=merchant_id, settlement_id=settlement_id)
+    if settlement.report_path is None:
+        raise ApplicationError(
+            ErrorCode.NOT_FOUND,
+            f"Settlement {settlement_id} has no report yet: it is {settlement.status}.",
+            param="id",
+        )
+    with default_storage.open(settlement.report_path, "rb") as report:
+        return report.read()

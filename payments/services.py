@@ -317,7 +317,7 @@ def _finish(
     if status == AUTHORIZED:
         actions.append(Payment.authorized_at.set(now))
     if status == COMPLETED:
-        actions += [Payment.amount_captured.set(payment.amount), Payment.captured_at.set(now)]
+        actions += [Payment.amount_captured.set(payment.amount), *_captured_actions(payment, now)]
     if failure is not None:
         actions += [
             Payment.failure_code.set(getattr(failure, "code", "provider_error")),
@@ -336,6 +336,15 @@ def _finish(
     except TransitionConflict:
         logger.warning("payment %s was finished by another worker", payment.id)
     return None
+
+
+def _captured_actions(payment: Payment, now: datetime) -> list:
+    """Captured money waits for settlement in the sparse ``unsettled`` index."""
+    return [
+        Payment.captured_at.set(now),
+        Payment.unsettled_key.set(payment.merchant_id),
+        Payment.money_key.set(f"{time_key(now)}#{payment.id}"),
+    ]
 
 
 def _not_capturable(payment: Payment, why: str) -> ApplicationError:
@@ -372,7 +381,7 @@ def payment_capture(*, payment: Payment, amount: int | None = None, actor: str =
             COMPLETED,
             actor=actor,
             reason=f"captured {amount} of {payment.amount}",
-            actions=[Payment.amount_captured.set(amount), Payment.captured_at.set(now)],
+            actions=[Payment.amount_captured.set(amount), *_captured_actions(payment, now)],
         )
     except TransitionConflict:
         raise _not_capturable(payment, "it was captured or canceled meanwhile") from None
@@ -604,6 +613,8 @@ def refund_process(*, refund_id: str) -> None:
                 Refund.provider_reference.set(result.reference),
                 Refund.completed_at.set(now),
                 Refund.updated_at.set(now),
+                Refund.unsettled_key.set(refund.merchant_id),
+                Refund.money_key.set(f"{time_key(now)}#{refund.id}"),
             ],
             condition=Refund.status == PENDING,
         )

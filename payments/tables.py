@@ -10,6 +10,9 @@ Access patterns, each a key or index query (never a Scan):
   ``created[gte]``/``created[lt]`` are key conditions too)
 - a payment's refunds ..................... refunds.by-payment: payment_id, created_key
 - a merchant's refunds .................... refunds.by-merchant: merchant_id, created_key
+- unsettled money of a merchant ........... payments|refunds.unsettled: unsettled_key, money_key
+- the items of a settlement ............... payments|refunds.by-settlement: settlement_id, money_key
+- a merchant's settlements ................ settlements.by-merchant; unfinished runs: settlements.by-status
 - payments in one status, oldest first .. payments.by-status: status, created_key
 - a provider's record of one charge ...... provider-charges: GetItem/conditional Put(key)
 """
@@ -76,6 +79,26 @@ class ByStatus(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class Unsettled(GlobalSecondaryIndex):
+    """Sparse: captured (or completed, for refunds) and not yet settled, per merchant."""
+
+    class Meta:
+        index_name = "unsettled"
+        projection = AllProjection()
+
+    unsettled_key = UnicodeAttribute(hash_key=True)  # the merchant id, removed once settled
+    money_key = UnicodeAttribute(range_key=True)  # "<ISO captured_at/completed_at>#<id>"
+
+
+class BySettlement(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-settlement"
+        projection = AllProjection()
+
+    settlement_id = UnicodeAttribute(hash_key=True)
+    money_key = UnicodeAttribute(range_key=True)
+
+
 @table("payments")
 class Payment(Model):
     class Meta:
@@ -103,6 +126,12 @@ class Payment(Model):
     captured_at = UTCDateTimeAttribute(null=True)
     canceled_at = UTCDateTimeAttribute(null=True)
     cancellation_reason = UnicodeAttribute(null=True)
+    # Settlement: set on capture, cleared (unsettled_key) or filled in when settled.
+    unsettled_key = UnicodeAttribute(null=True)
+    money_key = UnicodeAttribute(null=True)
+    fee = NumberAttribute(null=True)  # minor units, fixed when settled
+    settlement_id = UnicodeAttribute(null=True)
+    settled_at = UTCDateTimeAttribute(null=True)
 
     provider = UnicodeAttribute()
     routing = MapAttribute()
@@ -123,6 +152,8 @@ class Payment(Model):
     by_merchant_status = ByMerchantStatus()
     by_merchant_customer = ByMerchantCustomer()
     by_status = ByStatus()
+    unsettled = Unsettled()
+    by_settlement = BySettlement()
 
 
 class RefundsByPayment(GlobalSecondaryIndex):
@@ -170,9 +201,61 @@ class Refund(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
+    unsettled_key = UnicodeAttribute(null=True)
+    money_key = UnicodeAttribute(null=True)
+    settlement_id = UnicodeAttribute(null=True)
+    settled_at = UTCDateTimeAttribute(null=True)
 
     by_payment = RefundsByPayment()
     by_merchant = RefundsByMerchant()
+    unsettled = Unsettled()
+    by_settlement = BySettlement()
+
+
+class SettlementsByMerchant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-merchant"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class SettlementsByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+@table("settlements")
+class Settlement(Model):
+    """One merchant's settled money in one currency for one day (T+1)."""
+
+    class Meta:
+        pass
+
+    id = UnicodeAttribute(hash_key=True)  # deterministic: merchant, currency, day
+    merchant_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    day = UnicodeAttribute()  # YYYY-MM-DD settled; the cutoff is the next midnight UTC
+    cutoff = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # in_progress | completed
+    created_key = UnicodeAttribute()
+    payment_count = NumberAttribute(default=0)
+    refund_count = NumberAttribute(default=0)
+    gross = NumberAttribute(default=0)  # minor units
+    refunds = NumberAttribute(default=0)
+    fees = NumberAttribute(default=0)
+    net = NumberAttribute(default=0)
+    report_path = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    completed_at = UTCDateTimeAttribute(null=True)
+
+    by_merchant = SettlementsByMerchant()
+    by_status = SettlementsByStatus()
 
 
 @table("provider-charges")

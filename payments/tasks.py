@@ -1,7 +1,10 @@
+from datetime import UTC, datetime, timedelta
+
 from celery import shared_task
 from django.conf import settings
 
 from .services import authorizations_expire, payment_process, refund_process
+from .settlement import settlement_run
 
 
 @shared_task(bind=True, name="payments.tasks.process_payment_task", ignore_result=True)
@@ -20,3 +23,11 @@ def expire_authorizations_task() -> int:
 @shared_task(name="payments.tasks.process_refund_task", ignore_result=True)
 def process_refund_task(refund_id: str) -> None:
     refund_process(refund_id=refund_id)
+
+
+@shared_task(name="payments.tasks.settle_previous_day_task", ignore_result=True)
+def settle_previous_day_task() -> None:
+    from payflow.merchants.models import Merchant
+
+    day = datetime.now(UTC).date() - timedelta(days=1)
+    settlement_run(day=day, merchant_ids=list(Merchant.objects.values_list("id", flat=True)))

@@ -8,6 +8,9 @@ from .apis import (
     PaymentsApi,
     RefundDetailApi,
     RefundsApi,
+    SettlementDetailApi,
+    SettlementReportApi,
+    SettlementsApi,
 )
 
 urlpatterns = [
@@ -18,4 +21,7 @@ urlpatterns = [
     path("payments/<str:payment_id>/cancel", PaymentCancelApi.as_view(), name="payment-cancel"),
     path("refunds", RefundsApi.as_view(), name="refunds"),
     path("refunds/<str:refund_id>", RefundDetailApi.as_view(), name="refund"),
+    path("settlements", SettlementsApi.as_view(), name="settlements"),
+    path("settlements/<str:settlement_id>", SettlementDetailApi.as_view(), name="settlement"),
+    path("settlements/<str:settlement_id>/report", SettlementReportApi.as_view(), name="settlement-report"),
 ]

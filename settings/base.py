@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "payflow.aws",
     "payflow.audit",
     "payflow.auth",
+    "payflow.events",
     "payflow.idempotency",
     "payflow.merchants",
     "payflow.outbox",
@@ -126,6 +127,11 @@ PAYMENTS_RETRY_BACKOFF_SECONDS = env.float("PAYMENTS_RETRY_BACKOFF_SECONDS", def
 # and a factor on their simulated latency (0 = none).
 PAYMENTS_SANDBOX_SUCCESS_RATE = env.float("PAYMENTS_SANDBOX_SUCCESS_RATE", default=0.85)
 PAYMENTS_PROVIDER_LATENCY_SCALE = env.float("PAYMENTS_PROVIDER_LATENCY_SCALE", default=1.0)
+
+# Settlement fees per captured payment: a percentage plus a fixed part in the
+# currency's major unit (rounded half-even to minor units).
+SETTLEMENT_FEE_PERCENT = env.str("SETTLEMENT_FEE_PERCENT", default="2.9")
+SETTLEMENT_FEE_FIXED = env.str("SETTLEMENT_FEE_FIXED", default="0.30")
 
 # Uncaptured authorizations are canceled (reason "expired") after this.
 AUTHORIZATION_TTL_DAYS = env.int("AUTHORIZATION_TTL_DAYS", default=7)
