@@ -182,8 +182,8 @@ class Web(Output):
             time.sleep(0.2)
         raise AssertionError("web never became healthy:\n" + self.text)
 
-    def request(self, method: str, path: str, body=None, *, key: str | None = None, headers=None):
-        """(status, headers, parsed JSON body) of one request."""
+    def request(self, method: str, path: str, body=None, *, key: str | None = None, headers=None, raw=False):
+        """(status, headers, parsed JSON body, or the bytes with ``raw``) of one request."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -193,7 +193,7 @@ class Web(Output):
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, response.headers, json.load(response)
+                return response.status, response.headers, response.read() if raw else json.load(response)
         except urllib.error.HTTPError as error:
             return error.code, error.headers, json.load(error)
 
