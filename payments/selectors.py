@@ -17,15 +17,19 @@ from payflow.errors import ApplicationError, ErrorCode
 from .tables import Payment, Refund, Settlement, time_key
 
 
-def payment_get(*, merchant_id: str, payment_id: str, consistent: bool = False) -> Payment:
-    """The merchant's payment; another merchant's id is "not found", never "forbidden"."""
+def _owned(model, object_id: str, *, merchant_id: str, noun: str, consistent: bool = False):
+    """The merchant's object; another merchant's id is "not found", never "forbidden"."""
     try:
-        payment = Payment.get(payment_id, consistent_read=consistent)
-    except Payment.DoesNotExist:
-        payment = None
-    if payment is None or payment.merchant_id != merchant_id:
-        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such payment: '{payment_id}'.", param="id")
-    return payment
+        found = model.get(object_id, consistent_read=consistent)
+    except model.DoesNotExist:
+        found = None
+    if found is None or found.merchant_id != merchant_id:
+        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such {noun}: '{object_id}'.", param="id")
+    return found
+
+
+def payment_get(*, merchant_id: str, payment_id: str, consistent: bool = False) -> Payment:
+    return _owned(Payment, payment_id, merchant_id=merchant_id, noun="payment", consistent=consistent)
 
 
 def payment_history(*, merchant_id: str, payment_id: str) -> list[AuditRecord]:
@@ -163,13 +167,7 @@ def _page(
 
 
 def refund_get(*, merchant_id: str, refund_id: str) -> Refund:
-    try:
-        refund = Refund.get(refund_id)
-    except Refund.DoesNotExist:
-        refund = None
-    if refund is None or refund.merchant_id != merchant_id:
-        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such refund: '{refund_id}'.", param="id")
-    return refund
+    return _owned(Refund, refund_id, merchant_id=merchant_id, noun="refund")
 
 
 def refund_list(
@@ -185,13 +183,7 @@ def refund_list(
 
 
 def settlement_get(*, merchant_id: str, settlement_id: str) -> Settlement:
-    try:
-        settlement = Settlement.get(settlement_id)
-    except Settlement.DoesNotExist:
-        settlement = None
-    if settlement is None or settlement.merchant_id != merchant_id:
-        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such settlement: '{settlement_id}'.", param="id")
-    return settlement
+    return _owned(Settlement, settlement_id, merchant_id=merchant_id, noun="settlement")
 
 
 def settlement_list(*, merchant_id: str, limit: int = 10, starting_after: str | None = None) -> Page:
