@@ -10,6 +10,7 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("v1/", include("payments.urls")),
+    path("v1/", include("customers.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -30,6 +30,7 @@ from django.core.files.storage import default_storage
 from pynamodb.exceptions import PutError, UpdateError
 
 from payflow.aws.dynamodb import transact_write
+from payflow.balances.services import balance_credit_in
 from payflow.events.services import event_new
 from payflow.money import currency_exponent, format_minor_units, round_half_even_minor
 
@@ -161,14 +162,33 @@ def _complete(settlement: Settlement) -> None:
     )
 
     now = datetime.now(UTC)
+    already_credited = settlement.credited
     settlement.payment_count, settlement.refund_count = len(payments), len(refunds)
     settlement.gross, settlement.refunds, settlement.fees = gross, refunded, fees
     settlement.net = gross - refunded - fees
     settlement.status, settlement.completed_at, settlement.report_path = COMPLETED, now, report_path
+    settlement.credited = settlement.net
     from .representations import settlement_representation
 
     with transact_write() as transaction:
-        transaction.save(settlement)
+        # The balance gets what this completion adds, exactly once.
+        transaction.save(
+            settlement,
+            condition=Settlement.credited.does_not_exist()
+            if already_credited is None
+            else Settlement.credited == already_credited,
+        )
+        delta = int(settlement.net) - int(already_credited or 0)
+        if delta:
+            balance_credit_in(
+                transaction,
+                merchant_id=settlement.merchant_id,
+                currency=settlement.currency,
+                amount=delta,
+                kind="settlement",
+                reference=settlement.id,
+                at=now,
+            )
         # One event per completion of a settlement id and day; a re-run overwrites it.
         transaction.save(
             event_new(

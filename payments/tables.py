@@ -251,6 +251,7 @@ class Settlement(Model):
     fees = NumberAttribute(default=0)
     net = NumberAttribute(default=0)
     report_path = UnicodeAttribute(null=True)
+    credited = NumberAttribute(null=True)  # net already added to the merchant's balance
     created_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "payflow.aws",
     "payflow.audit",
     "payflow.auth",
+    "payflow.balances",
     "payflow.events",
     "payflow.idempotency",
     "payflow.merchants",
@@ -132,6 +133,20 @@ PAYMENTS_PROVIDER_LATENCY_SCALE = env.float("PAYMENTS_PROVIDER_LATENCY_SCALE", d
 # currency's major unit (rounded half-even to minor units).
 SETTLEMENT_FEE_PERCENT = env.str("SETTLEMENT_FEE_PERCENT", default="2.9")
 SETTLEMENT_FEE_FIXED = env.str("SETTLEMENT_FEE_FIXED", default="0.30")
+
+# --- Disbursements ----------------------------------------------------------------
+# Payout provider credentials: a Secrets Manager secret (JSON
+# {"paypal": {"client_id": …, "secret": …}, …}) when named, else the same JSON
+# in PAYOUT_CREDENTIALS.
+PAYOUT_CREDENTIALS_SECRET = env.str("PAYOUT_CREDENTIALS_SECRET", default="")
+PAYOUT_CREDENTIALS = env.str("PAYOUT_CREDENTIALS", default="")
+# ACH payouts complete (or come back) only after this delay.
+ACH_SETTLEMENT_DELAY_SECONDS = env.int("ACH_SETTLEMENT_DELAY_SECONDS", default=3 * 24 * 3600)
+# Notifications of finished disbursements: email, and an SNS topic if set.
+DISBURSEMENT_SNS_TOPIC_ARN = env.str("DISBURSEMENT_SNS_TOPIC_ARN", default="")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".state" / "mail"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="payouts@payflow.invalid")
 
 # Uncaptured authorizations are canceled (reason "expired") after this.
 AUTHORIZATION_TTL_DAYS = env.int("AUTHORIZATION_TTL_DAYS", default=7)

@@ -25,6 +25,13 @@ if not env.str("REDIS_URL", default=""):
         }
     }
 
+# ACH settles in minutes locally; emails are printed; the sandbox payout
+# credentials are the demo's own (make run stores them in the emulator's
+# Secrets Manager).
+ACH_SETTLEMENT_DELAY_SECONDS = env.int("ACH_SETTLEMENT_DELAY_SECONDS", default=120)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+PAYOUT_CREDENTIALS_SECRET = env.str("PAYOUT_CREDENTIALS_SECRET", default="payflow/dev/payout-providers")
+
 # Static files are served from the apps' folders without collectstatic.
 STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"
 WHITENOISE_USE_FINDERS = True

@@ -31,4 +31,13 @@ PAYMENTS_SANDBOX_SUCCESS_RATE = 1.0
 PAYMENTS_PROVIDER_LATENCY_SCALE = env.float("PAYMENTS_PROVIDER_LATENCY_SCALE", default=0.0)
 PAYMENTS_RETRY_BACKOFF_SECONDS = env.float("PAYMENTS_RETRY_BACKOFF_SECONDS", default=0.1)
 
+ACH_SETTLEMENT_DELAY_SECONDS = env.int("ACH_SETTLEMENT_DELAY_SECONDS", default=1)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+PAYOUT_CREDENTIALS = env.str(
+    "PAYOUT_CREDENTIALS",
+    default='{"paypal": {"client_id": "test-paypal", "secret": "test-paypal-secret"}, '
+    '"stripe": {"client_id": "test-stripe", "secret": "test-stripe-secret"}, '
+    '"ach": {"client_id": "test-ach", "secret": "test-ach-secret"}}',
+)
+
 globals().update(aws_dependent_settings(globals()))

@@ -16,6 +16,8 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from payflow.errors import ApplicationError, ErrorCode
+
 TABLES: dict[str, type[Model]] = {}
 _transaction_connection: Connection | None = None
 
@@ -108,3 +110,14 @@ def transact_write(**kwargs) -> TransactWrite:
             max_retry_attempts=2,
         )
     return TransactWrite(connection=_transaction_connection, **kwargs)
+
+
+def owned_get(model, object_id: str, *, merchant_id: str, noun: str, consistent: bool = False):
+    """The merchant's object; another merchant's id is "not found", never "forbidden"."""
+    try:
+        found = model.get(object_id, consistent_read=consistent)
+    except model.DoesNotExist:
+        found = None
+    if found is None or found.merchant_id != merchant_id:
+        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such {noun}: '{object_id}'.", param="id")
+    return found

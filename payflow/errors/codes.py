@@ -35,6 +35,8 @@ class ErrorCode(StrEnum):
     PAYMENT_NOT_CANCELABLE = "payment_not_cancelable"
     PAYMENT_NOT_REFUNDABLE = "payment_not_refundable"
     REFUND_EXCEEDS_CAPTURED = "refund_exceeds_captured"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    CUSTOMER_EXISTS = "customer_exists"
     IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
@@ -88,6 +90,12 @@ ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.REFUND_EXCEEDS_CAPTURED: ErrorSpec(
         409, ErrorType.INVALID_REQUEST, "Refunds of a payment may not add up to more than it captured."
+    ),
+    ErrorCode.INSUFFICIENT_BALANCE: ErrorSpec(
+        409, ErrorType.INVALID_REQUEST, "The available balance in that currency does not cover the payout."
+    ),
+    ErrorCode.CUSTOMER_EXISTS: ErrorSpec(
+        409, ErrorType.INVALID_REQUEST, "A customer with this customer_id exists already."
     ),
     ErrorCode.IDEMPOTENCY_KEY_IN_USE: ErrorSpec(
         409,

@@ -1,5 +1,17 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+
+from payflow.balances.selectors import balances_available
+from payflow.balances.services import balance_top_up
+from payflow.errors import ApplicationError
+from payflow.money import MoneyError, format_minor_units, normalize_currency, to_minor_units
 
 from .models import ApiKey, Merchant
 from .services import api_key_issue, api_key_revoke
@@ -17,13 +29,85 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class TopUpForm(forms.Form):
+    currency = forms.CharField(max_length=3, help_text="ISO 4217, e.g. USD.")
+    amount = forms.CharField(max_length=32, help_text='In major units, e.g. "2500.00".')
+    note = forms.CharField(max_length=200, help_text="Why: kept in the ledger.")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["currency"] = normalize_currency(data.get("currency", ""))
+            data["minor"] = to_minor_units(data.get("amount", ""), data["currency"], max_minor=10**13)
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
     list_display = ("name", "id", "created_at")
     search_fields = ("name", "id")
-    readonly_fields = ("id", "created_at")
+    readonly_fields = ("id", "created_at", "balance")
     inlines = (ApiKeyInline,)
     actions = ("issue_api_key",)
+
+    @admin.display(description="Available balance")
+    def balance(self, merchant):
+        amounts = balances_available(merchant_id=merchant.id)
+        shown = ", ".join(f"{format_minor_units(a, c)} {c}" for c, a in sorted(amounts.items())) or "none"
+        url = reverse("admin:merchants_merchant_top_up", args=[merchant.pk])
+        return format_html('{} — <a href="{}">top up</a>', shown, url)
+
+    def get_urls(self):
+        top_up = self.admin_site.admin_view(self.top_up_view)
+        return [
+            path("<path:object_id>/top-up/", top_up, name="merchants_merchant_top_up"),
+            *super().get_urls(),
+        ]
+
+    def top_up_view(self, request, object_id):
+        # admin_view only checks is_staff: the permission is checked here.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        merchant = get_object_or_404(Merchant, pk=unquote(object_id))
+        form = TopUpForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                balance_top_up(
+                    merchant_id=merchant.id,
+                    currency=data["currency"],
+                    amount=data["minor"],
+                    operator=request.user.get_username(),
+                    note=data["note"],
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                message = f"Credited {data['amount']} {data['currency']}: {data['note']}"
+                LogEntry.objects.log_actions(
+                    user_id=request.user.pk,
+                    queryset=[merchant],
+                    action_flag=CHANGE,
+                    change_message=message,
+                    single_object=True,
+                )
+                self.message_user(request, message, messages.SUCCESS)
+                return redirect(reverse("admin:merchants_merchant_change", args=[merchant.pk]))
+        balances = [
+            (currency, format_minor_units(amount, currency))
+            for currency, amount in sorted(balances_available(merchant_id=merchant.id).items())
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "merchant": merchant,
+            "form": form,
+            "balances": balances,
+            "title": "Top up",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/merchants/top_up.html", context)
 
     @admin.action(description="Issue a new API key (shown once)", permissions=("change",))
     def issue_api_key(self, request, queryset):

@@ -83,6 +83,7 @@ def demo_environment_ensure(*, known: dict) -> dict:
         operator.is_superuser = True
         operator.save()
 
+    _sandbox_payout_secret_ensure()
     return {
         "merchant_id": merchant.id,
         "merchant_name": merchant.name,
@@ -90,3 +91,25 @@ def demo_environment_ensure(*, known: dict) -> dict:
         "operator_username": operator.get_username(),
         "operator_password": password,
     }
+
+
+def _sandbox_payout_secret_ensure() -> None:
+    """Give the local payout providers credentials in the emulator's Secrets Manager."""
+    import json
+
+    from django.conf import settings
+
+    from payflow.aws.clients import aws_client
+
+    name = settings.PAYOUT_CREDENTIALS_SECRET
+    if not name:
+        return
+    client = aws_client("secretsmanager")
+    try:
+        client.describe_secret(SecretId=name)
+    except client.exceptions.ResourceNotFoundException:
+        credentials = {
+            method: {"client_id": f"sandbox-{method}", "secret": random_token(32)}
+            for method in ("paypal", "stripe", "ach")
+        }
+        client.create_secret(Name=name, SecretString=json.dumps(credentials))

@@ -24,7 +24,7 @@ def test_create_merchant_in_plain_text_warns_to_store_the_key(capsys):
     assert "sk_test_" in out and "Store the key now" in out
 
 
-def test_operators_issue_a_key_from_the_merchant_page_and_see_it_once(admin_client, merchant):
+def test_operators_issue_a_key_from_the_merchant_page_and_see_it_once(admin_client, merchant, aws):
     response = admin_client.post(
         "/admin/merchants/merchant/",
         {"action": "issue_api_key", "_selected_action": [merchant.pk]},
@@ -53,3 +53,37 @@ def test_keys_cannot_be_added_without_showing_the_secret(admin_client):
 def test_the_outbox_sweeper_is_scheduled_every_minute_and_editable():
     task = PeriodicTask.objects.get(task="payflow.outbox.tasks.outbox_sweep_task")
     assert (task.interval.every, task.interval.period, task.enabled) == (60, "seconds", True)
+
+
+def test_operators_top_up_a_balance_and_the_admin_log_says_who(admin_client, merchant, aws):
+    from django.contrib.admin.models import LogEntry
+
+    from payflow.balances.selectors import balances_available, ledger_entries
+
+    url = f"/admin/merchants/merchant/{merchant.pk}/top-up/"
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"currency": "usd", "amount": "2500.00", "note": "prefund"})
+    assert response.status_code == 302
+    assert balances_available(merchant_id=merchant.id) == {"USD": 250000}
+    (entry,) = ledger_entries(merchant_id=merchant.id, currency="USD")
+    assert (entry.kind, int(entry.amount), entry.description) == ("top_up", 250000, "by admin: prefund")
+    assert LogEntry.objects.get().change_message == "Credited 2500.00 USD: prefund"
+    page = admin_client.get(f"/admin/merchants/merchant/{merchant.pk}/change/").content.decode()
+    assert "2500.00 USD" in page
+
+
+def test_a_top_up_with_a_bad_amount_shows_the_error(admin_client, merchant, aws):
+    response = admin_client.post(
+        f"/admin/merchants/merchant/{merchant.pk}/top-up/", {"currency": "JPY", "amount": "1.5", "note": "x"}
+    )
+    assert response.status_code == 200
+    assert "JPY amounts have no decimal places." in response.content.decode()
+
+
+def test_staff_without_the_permission_cannot_top_up(client, merchant, django_user_model):
+    staff = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    client.force_login(staff)
+    response = client.post(
+        f"/admin/merchants/merchant/{merchant.pk}/top-up/", {"currency": "USD", "amount": "1"}
+    )
+    assert response.status_code == 403
