@@ -238,6 +238,8 @@ def _move(
         )
         transaction.save(_audit(disbursement, from_status, to_status, "worker", reason, now))
         if to_status in FINAL:
+            # The notification must not be lost either: it goes through the outbox too.
+            transaction.save(outbox_entry_new(task=NOTIFY_TASK, object_id=disbursement.id))
             transaction.save(
                 event_new(
                     merchant_id=disbursement.merchant_id,
@@ -356,6 +358,7 @@ def disbursement_notify(*, disbursement_id: str) -> bool:
     """Tell the customer how their payout ended: email once, and SNS if configured."""
     disbursement = Disbursement.get(disbursement_id, consistent_read=True)
     if disbursement.status not in FINAL or disbursement.notified == disbursement.status:
+        outbox_entry_ref(task=NOTIFY_TASK, object_id=disbursement_id).delete()
         return False
     body = disbursement_representation(disbursement)
     amount = f"{body['amount']} {disbursement.currency}"
@@ -374,12 +377,18 @@ def disbursement_notify(*, disbursement_id: str) -> bool:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
-    if disbursement.email:
-        send_mail(subject, f"{subject}.\n\nReference: {disbursement.id}\n", None, [disbursement.email])
-    if settings.DISBURSEMENT_SNS_TOPIC_ARN:
-        aws_client("sns").publish(
-            TopicArn=settings.DISBURSEMENT_SNS_TOPIC_ARN,
-            Subject=subject[:100],
-            Message=json.dumps({"type": f"disbursement.{disbursement.status}", "disbursement": body}),
-        )
+    try:
+        if disbursement.email:
+            send_mail(subject, f"{subject}.\n\nReference: {disbursement.id}\n", None, [disbursement.email])
+        if settings.DISBURSEMENT_SNS_TOPIC_ARN:
+            aws_client("sns").publish(
+                TopicArn=settings.DISBURSEMENT_SNS_TOPIC_ARN,
+                Subject=subject[:100],
+                Message=json.dumps({"type": f"disbursement.{disbursement.status}", "disbursement": body}),
+            )
+    except Exception:
+        # Not sent: give the claim back so that the outbox sweeper tries again.
+        disbursement.update(actions=[Disbursement.notified.remove()])
+        raise
+    outbox_entry_ref(task=NOTIFY_TASK, object_id=disbursement_id).delete()
     return True

@@ -137,3 +137,21 @@ def test_payout_credentials_come_from_secrets_manager(api, funded, settings):
         assert (failed["status"], failed["failure_code"]) == ("failed", "provider_not_configured")
     finally:
         payout_credentials_forget()
+
+
+def test_a_notification_that_could_not_be_sent_is_tried_again(api, funded, settings):
+    import socket
+
+    body = payout(api).json()
+    disbursement_process(disbursement_id=body["id"])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port
+    with pytest.raises(OSError):
+        disbursement_notify(disbursement_id=body["id"])
+    assert Disbursement.get(body["id"]).notified is None
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert disbursement_notify(disbursement_id=body["id"]) is True
+    assert len(mail.outbox) == 1
