@@ -147,6 +147,12 @@ DISBURSEMENT_SNS_TOPIC_ARN = env.str("DISBURSEMENT_SNS_TOPIC_ARN", default="")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".state" / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="payouts@payflow.invalid")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = 10
 
 # Uncaptured authorizations are canceled (reason "expired") after this.
 AUTHORIZATION_TTL_DAYS = env.int("AUTHORIZATION_TTL_DAYS", default=7)
