@@ -186,7 +186,7 @@ def banner(stack: Stack, credentials: dict) -> str:
     API docs     {base}/v1/docs   (Redoc: {base}/v1/redoc)
     Admin        {base}/admin/
                  user {credentials["operator_username"]}   password {credentials["operator_password"]}
-    Merchant     {credentials["merchant_name"]} ({credentials["merchant_id"]})
+    Merchant     {credentials["merchant_name"]} ({credentials["merchant_id"]}), 10,000.00 USD to pay out
                  API key {credentials["api_key"]}
     AWS          {stack.emulator.url} (emulator pid {stack.emulator.process.pid})
                  state in {stack.emulator.state_dir}

@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from payflow.balances.services import balance_top_up
 from payflow.ids import random_token
 
 from .models import ApiKey, Merchant
@@ -50,6 +51,7 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 DEMO_MERCHANT_NAME = "Demo Merchant"
 DEMO_OPERATOR_USERNAME = "operator"
+DEMO_FUNDS_MINOR = 1_000_000  # 10,000.00 USD
 
 
 @transaction.atomic
@@ -67,6 +69,14 @@ def demo_environment_ensure(*, known: dict) -> dict:
     merchant = Merchant.objects.filter(id=known.get("merchant_id")).first()
     if merchant is None:
         merchant = merchant_create(name=DEMO_MERCHANT_NAME)
+        # Sandbox money to pay out before any settlement has run.
+        balance_top_up(
+            merchant_id=merchant.id,
+            currency="USD",
+            amount=DEMO_FUNDS_MINOR,
+            operator="make run",
+            note="demo funds",
+        )
 
     secret = known.get("api_key")
     key = api_key_get_active(secret=secret) if secret else None

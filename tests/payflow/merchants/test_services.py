@@ -45,7 +45,7 @@ def test_a_revoked_or_unknown_key_is_not_found(merchant):
     assert not ApiKey.objects.get(pk=key.pk).is_active
 
 
-def test_demo_environment_is_kept_across_runs():
+def test_demo_environment_is_kept_across_runs(aws):
     first = demo_environment_ensure(known={})
     second = demo_environment_ensure(known=first)
     assert second == first
@@ -53,7 +53,7 @@ def test_demo_environment_is_kept_across_runs():
     assert api_key_get_active(secret=first["api_key"]).merchant_id == first["merchant_id"]
 
 
-def test_demo_credentials_that_no_longer_work_are_replaced():
+def test_demo_credentials_that_no_longer_work_are_replaced(aws):
     first = demo_environment_ensure(known={})
     forged = first | {"api_key": "sk_test_" + "y" * 32, "operator_password": "wrong"}
     second = demo_environment_ensure(known=forged)
@@ -63,7 +63,7 @@ def test_demo_credentials_that_no_longer_work_are_replaced():
     assert get_user_model().objects.get(username="operator").check_password(second["operator_password"])
 
 
-def test_ensure_demo_keeps_secrets_in_a_private_file(tmp_path, capsys):
+def test_ensure_demo_keeps_secrets_in_a_private_file(tmp_path, capsys, aws):
     path = tmp_path / "demo.json"
     call_command("ensure_demo", credentials_file=str(path))
     printed = json.loads(capsys.readouterr().out)
@@ -77,3 +77,11 @@ def test_ensure_demo_refuses_outside_local_settings(settings, tmp_path):
     settings.PAYFLOW_DEMO_ALLOWED = False
     with pytest.raises(CommandError):
         call_command("ensure_demo", credentials_file=str(tmp_path / "demo.json"))
+
+
+def test_the_demo_merchant_starts_with_sandbox_funds_once(aws):
+    from payflow.balances.selectors import balances_available
+
+    first = demo_environment_ensure(known={})
+    demo_environment_ensure(known=first)
+    assert balances_available(merchant_id=first["merchant_id"]) == {"USD": 1_000_000}
