@@ -12,7 +12,7 @@ from payments.apis import ERROR, IDEMPOTENCY_HEADER, METADATA_MAX_KEYS, AmountFi
 
 from .payouts import METHODS, PAYOUT_TEST_OUTCOMES
 from .representations import customer_representation, disbursement_representation
-from .selectors import customer_get, customer_list, disbursement_get, disbursement_list
+from .selectors import balance_summary, customer_get, customer_list, disbursement_get, disbursement_list
 from .services import customer_create, customer_update, disbursement_create
 
 DISBURSEMENT_STATUSES = ("pending", "processing", "completed", "failed", "returned")
@@ -263,6 +263,4 @@ class BalanceApi(MerchantApi):
         tags=["balance"],
     )
     def get(self, request):
-        from .selectors import balance_summary
-
         return Response(balance_summary(merchant_id=self.merchant_id))

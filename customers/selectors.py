@@ -1,6 +1,10 @@
 from payflow.aws.dynamodb import owned_get
 from payflow.aws.pagination import Page, query_page
+from payflow.balances.selectors import balances_available
 from payflow.errors import ApplicationError, ErrorCode
+from payflow.money import format_minor_units
+from payments.settlement import payment_fee
+from payments.tables import Payment, Refund
 
 from .tables import Customer, Disbursement
 
@@ -70,11 +74,6 @@ def disbursement_list(
 
 def balance_summary(*, merchant_id: str) -> dict:
     """``{"object": "balance", "available": [...], "pending": [...]}`` per currency."""
-    from payflow.balances.selectors import balances_available
-    from payflow.money import format_minor_units
-    from payments.settlement import payment_fee
-    from payments.tables import Payment, Refund
-
     pending: dict[str, int] = {}
     for payment in Payment.unsettled.query(merchant_id):
         captured = int(payment.amount_captured)

@@ -15,6 +15,7 @@ from payflow.aws.dynamodb import cancellation_codes, transact_write, transact_wr
 from payflow.balances.services import balance_credit_in, balance_debit_in, insufficient_balance
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.services import event_new
+from payflow.idempotency.services import idempotency_complete_in
 from payflow.ids import new_id
 from payflow.money import MoneyError, to_minor_units
 from payflow.outbox.services import outbox_entry_new, outbox_entry_ref, outbox_publish
@@ -43,8 +44,6 @@ def customer_create(
     claim=None,
 ) -> tuple[Customer, dict]:
     """Create a customer; the merchant's own ``customer_id`` is unique per merchant (409 otherwise)."""
-    from payflow.idempotency.services import idempotency_complete_in
-
     now = _now()
     customer = Customer(
         new_id("cus"),
@@ -137,8 +136,6 @@ def disbursement_create(
     The balance debit is conditional on it covering the amount, in the same
     transaction as the disbursement, so concurrent payouts never overdraw.
     """
-    from payflow.idempotency.services import idempotency_complete_in
-
     customer = customer_get(merchant_id=merchant_id, customer_id=customer_id)
     minor = _minor(amount, currency)
     now = _now()

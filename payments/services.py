@@ -31,6 +31,7 @@ from .providers import (
 )
 from .representations import payment_representation, plain_dict, refund_representation
 from .routing import payment_route
+from .selectors import payment_get
 from .tables import Payment, Refund, created_key, time_key
 
 logger = logging.getLogger(__name__)
@@ -501,8 +502,6 @@ def refund_create(
     The reservation is an optimistic conditional write on the payment's
     refunded total, so concurrent refunds can never exceed the captured amount.
     """
-    from .selectors import payment_get
-
     for _ in range(REFUND_WRITE_ATTEMPTS):
         payment = payment_get(merchant_id=merchant_id, payment_id=payment_id, consistent=True)
         if payment.status not in REFUNDABLE:

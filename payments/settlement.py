@@ -34,7 +34,7 @@ from payflow.balances.services import balance_credit_in
 from payflow.events.services import event_new
 from payflow.money import currency_exponent, format_minor_units, round_half_even_minor
 
-from .representations import iso
+from .representations import iso, settlement_representation
 from .tables import Payment, Refund, Settlement, time_key
 
 logger = logging.getLogger(__name__)
@@ -168,8 +168,6 @@ def _complete(settlement: Settlement) -> None:
     settlement.net = gross - refunded - fees
     settlement.status, settlement.completed_at, settlement.report_path = COMPLETED, now, report_path
     settlement.credited = settlement.net
-    from .representations import settlement_representation
-
     with transact_write() as transaction:
         # The balance gets what this completion adds, exactly once.
         transaction.save(

@@ -7,7 +7,9 @@ covering it, so concurrent debits can never overdraw.
 
 from datetime import UTC, datetime
 
+from payflow.aws.dynamodb import transact_write_retrying
 from payflow.errors import ApplicationError, ErrorCode
+from payflow.ids import new_id
 
 from .tables import Balance, LedgerEntry
 
@@ -71,9 +73,6 @@ def insufficient_balance(currency: str) -> ApplicationError:
 
 def balance_top_up(*, merchant_id: str, currency: str, amount: int, operator: str, note: str = "") -> None:
     """An operator credits a merchant's balance; the ledger says who and why."""
-    from payflow.aws.dynamodb import transact_write_retrying
-    from payflow.ids import new_id
-
     if amount <= 0:
         raise ApplicationError(ErrorCode.INVALID_REQUEST, "A top-up must be positive.", param="amount")
     now = datetime.now(UTC)

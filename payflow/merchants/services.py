@@ -1,9 +1,12 @@
 import hashlib
+import json
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from payflow.aws.clients import aws_client
 from payflow.balances.services import balance_top_up
 from payflow.ids import random_token
 
@@ -105,12 +108,6 @@ def demo_environment_ensure(*, known: dict) -> dict:
 
 def _sandbox_payout_secret_ensure() -> None:
     """Give the local payout providers credentials in the emulator's Secrets Manager."""
-    import json
-
-    from django.conf import settings
-
-    from payflow.aws.clients import aws_client
-
     name = settings.PAYOUT_CREDENTIALS_SECRET
     if not name:
         return
