@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from payflow.events.apis import EventDetailApi, EventsApi
 from payflow.observability.apis import HealthApi
 
 urlpatterns = [
@@ -9,6 +10,8 @@ urlpatterns = [
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("v1/events", EventsApi.as_view(), name="events"),
+    path("v1/events/<str:event_id>", EventDetailApi.as_view(), name="event"),
     path("v1/", include("payments.urls")),
     path("v1/", include("customers.urls")),
     path("admin/", admin.site.urls),

@@ -16,6 +16,7 @@ from pynamodb.exceptions import TransactWriteError
 from payflow.audit.services import audit_record_new
 from payflow.aws.dynamodb import cancellation_codes, transact_write, transact_write_retrying
 from payflow.errors import ApplicationError, ErrorCode
+from payflow.events.services import event_new
 from payflow.idempotency.services import IdempotencyClaim, idempotency_complete_in
 from payflow.ids import new_id
 from payflow.money import MoneyError, format_minor_units, to_minor_units
@@ -126,6 +127,7 @@ def payment_create(
             )
         )
         transaction.save(outbox_entry_new(task=PROCESS_TASK, object_id=payment_id))
+        transaction.save(event_new(merchant_id=merchant_id, type="payment.created", obj=body, at=now))
         if claim is not None:
             idempotency_complete_in(transaction, claim=claim, status=201, body=body)
     if claim is not None:
@@ -140,52 +142,70 @@ def _transition(
     *,
     actor: str,
     reason: str | None = None,
-    actions: list | None = None,
+    changes: dict | None = None,
     condition=None,
     finish_outbox: bool = False,
 ) -> None:
+    """Move the payment to ``to_status`` with ``changes`` (None removes), if nobody moved it first.
+
+    The update, its audit record and (on a status change) its event are one
+    transaction; the event carries the payment as it is after the change.
+    """
     if to_status not in TRANSITIONS.get(payment.status, ()):
         raise ApplicationError(
             ErrorCode.INVALID_STATE,
             f"A {payment.status} payment cannot become {to_status}.",
         )
     now = _now()
-    expected = Payment.status == payment.status
-    with_condition = expected & condition if condition is not None else expected
+    from_status = payment.status
+    changes = {**(changes or {}), "status": to_status, "updated_at": now}
+    before = {name: getattr(payment, name) for name in changes}
+    for name, value in changes.items():
+        setattr(payment, name, value)
+    expected = Payment.status == from_status
+    actions = [
+        getattr(Payment, name).remove() if value is None else getattr(Payment, name).set(value)
+        for name, value in changes.items()
+    ]
+    actions.append(Payment.merchant_status.set(f"{payment.merchant_id}#{to_status}"))
+    event = None
+    if to_status != from_status:
+        event = event_new(
+            merchant_id=payment.merchant_id,
+            type=f"payment.{to_status}",
+            obj=payment_representation(payment),
+            at=now,
+        )
 
     def write(transaction) -> None:
         transaction.update(
-            payment,
-            actions=[
-                Payment.status.set(to_status),
-                Payment.merchant_status.set(f"{payment.merchant_id}#{to_status}"),
-                Payment.updated_at.set(now),
-                *(actions or []),
-            ],
-            condition=with_condition,
+            payment, actions=actions, condition=expected & condition if condition is not None else expected
         )
         transaction.save(
             audit_record_new(
                 object_id=payment.id,
                 merchant_id=payment.merchant_id,
-                from_status=payment.status,
+                from_status=from_status,
                 to_status=to_status,
                 actor=actor,
                 reason=reason,
                 at=now,
             )
         )
+        if event is not None:
+            transaction.save(event)
         if finish_outbox:
             transaction.delete(outbox_entry_ref(task=PROCESS_TASK, object_id=payment.id))
 
     try:
         transact_write_retrying(write)
     except TransactWriteError as exc:
+        for name, value in before.items():
+            setattr(payment, name, value)
         if "ConditionalCheckFailed" in cancellation_codes(exc):
             raise TransitionConflict(payment.id) from exc
         raise
-    payment.status = to_status
-    payment.updated_at = now
+    payment.merchant_status = f"{payment.merchant_id}#{to_status}"
 
 
 @dataclass(frozen=True)
@@ -224,13 +244,12 @@ def payment_process(*, payment_id: str) -> RetryLater | None:
             PROCESSING,
             actor="worker",
             reason="resumed after an interrupted attempt" if resumed else None,
-            actions=[Payment.attempts.set(attempt), Payment.lease_until.set(int(now + _lease_seconds()))],
+            changes={"attempts": attempt, "lease_until": int(now + _lease_seconds())},
             # The attempt is recorded before the provider is called.
             condition=Payment.attempts == payment.attempts,
         )
     except TransitionConflict:
         return None
-    payment.attempts = attempt
     return _charge(payment)
 
 
@@ -275,11 +294,9 @@ def _switch_provider(payment: Payment, fallback: str, cause: Exception) -> Payme
         PROCESSING,
         actor="worker",
         reason=f"{payment.provider} unavailable ({cause}); trying {fallback}",
-        actions=[Payment.provider.set(fallback), Payment.attempts.set(attempt)],
+        changes={"provider": fallback, "attempts": attempt},
         condition=Payment.attempts == payment.attempts,
     )
-    payment.provider = fallback
-    payment.attempts = attempt
     return payment
 
 
@@ -312,25 +329,25 @@ def _finish(
     failure: Exception | None = None,
 ) -> None:
     now = _now()
-    actions = [Payment.lease_until.remove()]
+    changes: dict = {"lease_until": None}
     if reference is not None:
-        actions += [Payment.provider_reference.set(reference), Payment.failure_code.remove()]
+        changes |= {"provider_reference": reference, "failure_code": None}
     if status == AUTHORIZED:
-        actions.append(Payment.authorized_at.set(now))
+        changes["authorized_at"] = now
     if status == COMPLETED:
-        actions += [Payment.amount_captured.set(payment.amount), *_captured_actions(payment, now)]
+        changes |= {"amount_captured": int(payment.amount), **_captured_changes(payment, now)}
     if failure is not None:
-        actions += [
-            Payment.failure_code.set(getattr(failure, "code", "provider_error")),
-            Payment.failure_message.set(getattr(failure, "message", str(failure))),
-        ]
+        changes |= {
+            "failure_code": getattr(failure, "code", "provider_error"),
+            "failure_message": getattr(failure, "message", str(failure)),
+        }
     try:
         _transition(
             payment,
             status,
             actor="worker",
             reason=reason,
-            actions=actions,
+            changes=changes,
             condition=Payment.attempts == payment.attempts,
             finish_outbox=True,
         )
@@ -339,13 +356,13 @@ def _finish(
     return None
 
 
-def _captured_actions(payment: Payment, now: datetime) -> list:
+def _captured_changes(payment: Payment, now: datetime) -> dict:
     """Captured money waits for settlement in the sparse ``unsettled`` index."""
-    return [
-        Payment.captured_at.set(now),
-        Payment.unsettled_key.set(payment.merchant_id),
-        Payment.money_key.set(f"{time_key(now)}#{payment.id}"),
-    ]
+    return {
+        "captured_at": now,
+        "unsettled_key": payment.merchant_id,
+        "money_key": f"{time_key(now)}#{payment.id}",
+    }
 
 
 def _not_capturable(payment: Payment, why: str) -> ApplicationError:
@@ -382,11 +399,10 @@ def payment_capture(*, payment: Payment, amount: int | None = None, actor: str =
             COMPLETED,
             actor=actor,
             reason=f"captured {amount} of {payment.amount}",
-            actions=[Payment.amount_captured.set(amount), *_captured_actions(payment, now)],
+            changes={"amount_captured": amount, **_captured_changes(payment, now)},
         )
     except TransitionConflict:
         raise _not_capturable(payment, "it was captured or canceled meanwhile") from None
-    payment.amount_captured, payment.captured_at = amount, now
     return payment
 
 
@@ -407,7 +423,7 @@ def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer", a
             CANCELED,
             actor=actor,
             reason=reason,
-            actions=[Payment.canceled_at.set(now), Payment.cancellation_reason.set(reason)],
+            changes={"canceled_at": now, "cancellation_reason": reason},
             finish_outbox=payment.status == PENDING,
         )
     except TransitionConflict:
@@ -416,7 +432,6 @@ def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer", a
             f"Payment {payment.id} changed meanwhile and can no longer be canceled.",
             param="id",
         ) from None
-    payment.canceled_at, payment.cancellation_reason = now, reason
     return payment
 
 
@@ -451,10 +466,17 @@ def _status_for_refunded(payment: Payment, refunded: int) -> str:
 def _payment_refunded_update(
     transaction, payment: Payment, *, refunded: int, actor: str, reason: str, now
 ) -> None:
-    """Set the payment's refunded total, on condition nobody changed it since it was read."""
+    """Set the payment's refunded total, on condition nobody changed it since it was read.
+
+    The payment's update is the transaction's first update.
+    """
     status = _status_for_refunded(payment, refunded)
     if status != payment.status and status not in TRANSITIONS.get(payment.status, ()):
         raise ApplicationError(ErrorCode.INVALID_STATE, f"A {payment.status} payment cannot become {status}.")
+    after = Payment(
+        payment.id,
+        **{**payment.attribute_values, "amount_refunded": refunded, "status": status, "updated_at": now},
+    )
     transaction.update(
         payment,
         actions=[
@@ -477,14 +499,26 @@ def _payment_refunded_update(
                 at=now,
             )
         )
+        transaction.save(
+            event_new(
+                merchant_id=payment.merchant_id,
+                type=f"payment.{status}",
+                obj=payment_representation(after),
+                at=now,
+            )
+        )
 
 
-def _payment_changed_meanwhile(exc: TransactWriteError, *, payment_index: int) -> bool:
-    """Whether the transaction failed because the payment changed (or was changing) since it was read."""
+def _collided(exc: TransactWriteError, *, last_item_is_fatal: bool) -> bool:
+    """Whether to read again and retry: the payment changed (or was changing) since it was read.
+
+    The last item's condition failing means something else (a lost
+    idempotency claim, a refund already handled) when ``last_item_is_fatal``.
+    """
     codes = cancellation_codes(exc)
-    if "TransactionConflict" in codes:
-        return True
-    return len(codes) > payment_index and codes[payment_index] == "ConditionalCheckFailed"
+    if last_item_is_fatal and codes and codes[-1] == "ConditionalCheckFailed":
+        return False
+    return "TransactionConflict" in codes or "ConditionalCheckFailed" in codes
 
 
 def refund_create(
@@ -548,6 +582,7 @@ def refund_create(
                 at=now,
             ),
             outbox_entry_new(task=REFUND_TASK, object_id=refund.id),
+            event_new(merchant_id=merchant_id, type="refund.created", obj=body, at=now),
         ]
         try:
             with transact_write() as transaction:
@@ -564,8 +599,7 @@ def refund_create(
                 if claim is not None:
                     idempotency_complete_in(transaction, claim=claim, status=201, body=body)
         except TransactWriteError as exc:
-            audit_puts = 1 if _status_for_refunded(payment, refunded + wanted) != payment.status else 0
-            if _payment_changed_meanwhile(exc, payment_index=len(puts) + audit_puts):
+            if _collided(exc, last_item_is_fatal=claim is not None):
                 continue  # another refund changed the payment first: read it again
             raise
         if claim is not None:
@@ -618,6 +652,20 @@ def refund_process(*, refund_id: str) -> None:
             condition=Refund.status == PENDING,
         )
         transaction.save(_refund_audit(refund, COMPLETED, now))
+        refund.status, refund.provider_reference, refund.completed_at, refund.updated_at = (
+            COMPLETED,
+            result.reference,
+            now,
+            now,
+        )
+        transaction.save(
+            event_new(
+                merchant_id=refund.merchant_id,
+                type="refund.completed",
+                obj=refund_representation(refund),
+                at=now,
+            )
+        )
         transaction.delete(outbox_entry_ref(task=REFUND_TASK, object_id=refund.id))
 
 
@@ -638,12 +686,27 @@ def _refund_fail(refund: Refund, decline: ProviderDecline) -> None:
         payment = Payment.get(refund.payment_id, consistent_read=True)
         now = _now()
         audit = _refund_audit(refund, FAILED, now, reason=decline.code)
-        status_changes = (
-            _status_for_refunded(payment, int(payment.amount_refunded) - int(refund.amount)) != payment.status
+        failed = Refund(
+            refund.id,
+            **{
+                **refund.attribute_values,
+                "status": FAILED,
+                "failure_code": decline.code,
+                "failure_message": decline.message,
+                "updated_at": now,
+            },
         )
         try:
             with transact_write() as transaction:
                 transaction.save(audit)
+                transaction.save(
+                    event_new(
+                        merchant_id=refund.merchant_id,
+                        type="refund.failed",
+                        obj=refund_representation(failed),
+                        at=now,
+                    )
+                )
                 _payment_refunded_update(
                     transaction,
                     payment,
@@ -664,9 +727,11 @@ def _refund_fail(refund: Refund, decline: ProviderDecline) -> None:
                 )
                 transaction.delete(outbox_entry_ref(task=REFUND_TASK, object_id=refund.id))
         except TransactWriteError as exc:
-            # Items go deletes, puts, updates: the outbox delete, the audit record(s), the payment.
-            if _payment_changed_meanwhile(exc, payment_index=2 + int(status_changes)):
+            # The refund's update comes last: if it failed, another task handled the refund.
+            if _collided(exc, last_item_is_fatal=True):
                 continue
+            if cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:
+                return
             raise
         return
     raise RuntimeError(f"could not release refund {refund.id}: the payment kept changing")

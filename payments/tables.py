@@ -17,7 +17,7 @@ Access patterns, each a key or index query (never a Scan):
 - a provider's record of one charge ...... provider-charges: GetItem/conditional Put(key)
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -29,12 +29,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from payflow.aws.dynamodb import table
-
-
-def time_key(moment: datetime) -> str:
-    """A UTC timestamp that sorts as text in time order (fixed width, microseconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from payflow.aws.dynamodb import table, time_key
 
 
 def created_key(created_at: datetime, payment_id: str) -> str:

@@ -9,6 +9,7 @@ from settings, so the same models talk to the emulator, moto or real AWS.
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from django.conf import settings
 from pynamodb.connection import Connection
@@ -20,6 +21,11 @@ from payflow.errors import ApplicationError, ErrorCode
 
 TABLES: dict[str, type[Model]] = {}
 _transaction_connection: Connection | None = None
+
+
+def time_key(moment: datetime) -> str:
+    """A UTC timestamp that sorts as text in time order (fixed width, microseconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def table(short_name: str):

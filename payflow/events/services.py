@@ -1,6 +1,7 @@
 import json
 from datetime import datetime, timedelta
 
+from payflow.aws.dynamodb import time_key
 from payflow.ids import new_id
 
 from .tables import Event
@@ -16,7 +17,8 @@ def event_new(*, merchant_id: str, type: str, obj: dict, at: datetime, event_id:
         event_id,
         merchant_id=merchant_id,
         type=type,
-        created_key=f"{at.isoformat()}#{event_id}",
+        merchant_type=f"{merchant_id}#{type}",
+        created_key=f"{time_key(at)}#{event_id}",
         created_at=at,
         api_version=API_VERSION,
         data=json.dumps({"object": obj}, separators=(",", ":")),

@@ -1,7 +1,7 @@
 """Events: what happened, for merchants to read and webhooks to deliver.
 
 Access: a merchant's events, newest first — index ``by-merchant``
-(merchant_id, created_key). Kept 30 days (TTL).
+(merchant_id, created_key); of one type — ``by-merchant-type``. Kept 30 days (TTL).
 """
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -20,6 +20,15 @@ class EventsByMerchant(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class EventsByMerchantType(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-merchant-type"
+        projection = AllProjection()
+
+    merchant_type = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 @table("events")
 class Event(Model):
     class Meta:
@@ -28,6 +37,7 @@ class Event(Model):
     id = UnicodeAttribute(hash_key=True)
     merchant_id = UnicodeAttribute()
     type = UnicodeAttribute()
+    merchant_type = UnicodeAttribute()
     created_key = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     api_version = UnicodeAttribute()
@@ -35,3 +45,4 @@ class Event(Model):
     expires_at = TTLAttribute()
 
     by_merchant = EventsByMerchant()
+    by_merchant_type = EventsByMerchantType()
