@@ -14,6 +14,7 @@ urlpatterns = [
     path("v1/events/<str:event_id>", EventDetailApi.as_view(), name="event"),
     path("v1/", include("payments.urls")),
     path("v1/", include("customers.urls")),
+    path("v1/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 

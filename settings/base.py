@@ -154,6 +154,14 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 EMAIL_TIMEOUT = 10
 
+# --- Webhooks -------------------------------------------------------------------
+# Production: https only, and never to loopback, private, link-local or
+# reserved addresses. Local settings allow http://127.0.0.1 for developers.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# After a rotation the old secret signs too, for this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = 24 * 3600
+
 # Uncaptured authorizations are canceled (reason "expired") after this.
 AUTHORIZATION_TTL_DAYS = env.int("AUTHORIZATION_TTL_DAYS", default=7)
 

@@ -36,4 +36,7 @@ PAYOUT_CREDENTIALS_SECRET = env.str("PAYOUT_CREDENTIALS_SECRET", default="payflo
 STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"
 WHITENOISE_USE_FINDERS = True
 
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
+
 globals().update(aws_dependent_settings(globals()))

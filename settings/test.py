@@ -40,4 +40,7 @@ PAYOUT_CREDENTIALS = env.str(
     '"ach": {"client_id": "test-ach", "secret": "test-ach-secret"}}',
 )
 
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
+
 globals().update(aws_dependent_settings(globals()))

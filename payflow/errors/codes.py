@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     REFUND_EXCEEDS_CAPTURED = "refund_exceeds_captured"
     INSUFFICIENT_BALANCE = "insufficient_balance"
     CUSTOMER_EXISTS = "customer_exists"
+    URL_NOT_ALLOWED = "url_not_allowed"
     IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
@@ -96,6 +97,11 @@ ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.CUSTOMER_EXISTS: ErrorSpec(
         409, ErrorType.INVALID_REQUEST, "A customer with this customer_id exists already."
+    ),
+    ErrorCode.URL_NOT_ALLOWED: ErrorSpec(
+        400,
+        ErrorType.INVALID_REQUEST,
+        "Webhook URLs must be public https URLs (no private or metadata addresses).",
     ),
     ErrorCode.IDEMPOTENCY_KEY_IN_USE: ErrorSpec(
         409,
