@@ -123,7 +123,7 @@ def test_a_payment_whose_enqueue_failed_is_completed_through_the_sweeper(stack):
     web.proxy.failing.add("sqs.")  # SQS goes down: every publish after the commit fails
     status, _, created = web.request("POST", "/v1/payments", SEED, key=key)
     assert (status, created["status"]) == (201, "pending")
-    assert "the outbox sweeper will retry" in web.text
+    web.wait_for("the outbox sweeper will retry", timeout=15)
 
     stack.start_worker()
     time.sleep(1.5)
