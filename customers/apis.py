@@ -5,7 +5,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from payflow.api import ListQuery, MerchantApi, StrictSerializer, list_body
+from payflow.api import ListQuery, MerchantApi, StrictSerializer, list_response
 from payflow.idempotency.http import idempotent_response
 from payflow.money import MoneyError, normalize_currency
 from payments.apis import ERROR, IDEMPOTENCY_HEADER, METADATA_MAX_KEYS, AmountField, list_of
@@ -120,17 +120,6 @@ class DisbursementListQuery(ListQuery):
 PAGING = [OpenApiParameter("limit", int), OpenApiParameter("starting_after", str)]
 
 
-def _list(page, render, url: str) -> Response:
-    return Response(
-        list_body(
-            data=[render(i) for i in page.items],
-            has_more=page.has_more,
-            next_cursor=page.next_cursor,
-            url=url,
-        )
-    )
-
-
 class MerchantViewSet(viewsets.ViewSet):
     lookup_value_regex = "[^/]+"
 
@@ -185,7 +174,7 @@ class CustomerViewSet(MerchantViewSet):
         query = ListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = customer_list(merchant_id=self.merchant_id, **query.validated_data)
-        return _list(page, customer_representation, "/v1/customers")
+        return list_response(page, customer_representation, "/v1/customers")
 
     def partial_update(self, request, pk=None):
         serializer = CustomerUpdateInput(data=request.data)
@@ -200,7 +189,7 @@ class CustomerViewSet(MerchantViewSet):
         query = ListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = disbursement_list(merchant_id=self.merchant_id, customer_id=pk, **query.validated_data)
-        return _list(page, disbursement_representation, f"/v1/customers/{pk}/disbursements")
+        return list_response(page, disbursement_representation, f"/v1/customers/{pk}/disbursements")
 
 
 @extend_schema_view(
@@ -251,7 +240,7 @@ class DisbursementViewSet(MerchantViewSet):
         query = DisbursementListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = disbursement_list(merchant_id=self.merchant_id, **query.validated_data)
-        return _list(page, disbursement_representation, "/v1/disbursements")
+        return list_response(page, disbursement_representation, "/v1/disbursements")
 
 
 class BalanceApi(MerchantApi):

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from payflow.api import ListQuery, MerchantApi, StrictSerializer, list_body
+from payflow.api import ListQuery, MerchantApi, StrictSerializer, list_body, list_response
 from payflow.idempotency.http import idempotent_response
 from payflow.money import MoneyError, normalize_currency, to_minor_units
 
@@ -278,14 +278,7 @@ class PaymentsApi(MerchantApi):
         query = PaymentListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = payment_list(merchant_id=self.merchant_id, **query.validated_data)
-        return Response(
-            list_body(
-                data=[payment_representation(p) for p in page.items],
-                has_more=page.has_more,
-                next_cursor=page.next_cursor,
-                url="/v1/payments",
-            )
-        )
+        return list_response(page, payment_representation, "/v1/payments")
 
 
 class PaymentDetailApi(MerchantApi):
@@ -474,14 +467,7 @@ class RefundsApi(MerchantApi):
         query = RefundListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = refund_list(merchant_id=self.merchant_id, **query.validated_data)
-        return Response(
-            list_body(
-                data=[refund_representation(r) for r in page.items],
-                has_more=page.has_more,
-                next_cursor=page.next_cursor,
-                url="/v1/refunds",
-            )
-        )
+        return list_response(page, refund_representation, "/v1/refunds")
 
 
 class RefundDetailApi(MerchantApi):
@@ -526,14 +512,7 @@ class SettlementsApi(MerchantApi):
         query = ListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = settlement_list(merchant_id=self.merchant_id, **query.validated_data)
-        return Response(
-            list_body(
-                data=[settlement_representation(s) for s in page.items],
-                has_more=page.has_more,
-                next_cursor=page.next_cursor,
-                url="/v1/settlements",
-            )
-        )
+        return list_response(page, settlement_representation, "/v1/settlements")
 
 
 class SettlementDetailApi(MerchantApi):

@@ -5,8 +5,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from customers.apis import PAGING, MerchantViewSet, _list
-from payflow.api import ListQuery, StrictSerializer
+from customers.apis import PAGING, MerchantViewSet
+from payflow.api import ListQuery, StrictSerializer, list_response
 from payments.apis import ERROR, list_of
 from payments.representations import iso
 
@@ -120,7 +120,7 @@ class WebhookEndpointViewSet(MerchantViewSet):
         query = ListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = endpoint_list(merchant_id=self.merchant_id, **query.validated_data)
-        return _list(page, endpoint_representation, "/v1/webhook_endpoints")
+        return list_response(page, endpoint_representation, "/v1/webhook_endpoints")
 
     def retrieve(self, request, pk=None):
         return Response(endpoint_representation(endpoint_get(merchant_id=self.merchant_id, endpoint_id=pk)))

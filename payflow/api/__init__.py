@@ -1,6 +1,7 @@
 """Pieces every API view shares: strict input serializers and list envelopes."""
 
 from rest_framework import serializers
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 
@@ -30,3 +31,15 @@ class MerchantApi(APIView):
 
 def list_body(*, data: list, has_more: bool, next_cursor: str | None, url: str) -> dict:
     return {"object": "list", "url": url, "data": data, "has_more": has_more, "next_cursor": next_cursor}
+
+
+def list_response(page, render, url: str) -> Response:
+    """A page of objects (from ``query_page``) as the list envelope."""
+    return Response(
+        list_body(
+            data=[render(i) for i in page.items],
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            url=url,
+        )
+    )

@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from payflow.api import ListQuery, MerchantApi, list_body
+from payflow.api import ListQuery, MerchantApi, list_response
 
 from .selectors import event_get, event_list
 from .tables import Event
@@ -68,14 +68,7 @@ class EventsApi(MerchantApi):
         query = EventListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = event_list(merchant_id=self.merchant_id, **query.validated_data)
-        return Response(
-            list_body(
-                data=[event_representation(e) for e in page.items],
-                has_more=page.has_more,
-                next_cursor=page.next_cursor,
-                url="/v1/events",
-            )
-        )
+        return list_response(page, event_representation, "/v1/events")
 
 
 class EventDetailApi(MerchantApi):
