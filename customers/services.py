@@ -17,7 +17,7 @@ from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.services import event_new
 from payflow.idempotency.services import idempotency_complete_in
 from payflow.ids import new_id
-from payflow.money import MoneyError, to_minor_units
+from payflow.money import amount_to_minor
 from payflow.outbox.services import outbox_entry_new, outbox_entry_ref, outbox_publish
 from payments.representations import plain_dict
 from payments.tables import time_key
@@ -137,7 +137,7 @@ def disbursement_create(
     transaction as the disbursement, so concurrent payouts never overdraw.
     """
     customer = customer_get(merchant_id=merchant_id, customer_id=customer_id)
-    minor = _minor(amount, currency)
+    minor = amount_to_minor(amount, currency)
     now = _now()
     disbursement_id = new_id("dsb")
     disbursement = Disbursement(
@@ -187,13 +187,6 @@ def disbursement_create(
         claim.completed = True
     outbox_publish(task=DISBURSE_TASK, object_id=disbursement_id)
     return disbursement, body
-
-
-def _minor(amount: object, currency: str) -> int:
-    try:
-        return to_minor_units(amount, currency, max_minor=settings.PAYMENTS_MAX_AMOUNT_MINOR)
-    except MoneyError as exc:
-        raise ApplicationError(ErrorCode.INVALID_REQUEST, f"amount: {exc}", param="amount") from None
 
 
 def _audit(disbursement: Disbursement, from_status, to_status: str, actor: str, reason, at):

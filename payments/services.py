@@ -19,7 +19,7 @@ from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.services import event_new
 from payflow.idempotency.services import IdempotencyClaim, idempotency_complete_in
 from payflow.ids import new_id
-from payflow.money import MoneyError, format_minor_units, to_minor_units
+from payflow.money import amount_to_minor, format_minor_units
 from payflow.outbox.services import outbox_entry_new, outbox_entry_ref, outbox_publish
 
 from .cards import CardDetails
@@ -545,7 +545,7 @@ def refund_create(
                 param="payment_id",
             )
         captured, refunded = int(payment.amount_captured), int(payment.amount_refunded)
-        wanted = captured - refunded if amount is None else _minor(amount, payment.currency)
+        wanted = captured - refunded if amount is None else amount_to_minor(amount, payment.currency)
         if wanted <= 0 or refunded + wanted > captured:
             left = format_minor_units(captured - refunded, payment.currency)
             raise ApplicationError(
@@ -609,13 +609,6 @@ def refund_create(
     raise ApplicationError(
         ErrorCode.INVALID_STATE, "The payment is changing too fast; retry the refund.", param="payment_id"
     )
-
-
-def _minor(amount: object, currency: str) -> int:
-    try:
-        return to_minor_units(amount, currency, max_minor=settings.PAYMENTS_MAX_AMOUNT_MINOR)
-    except MoneyError as exc:
-        raise ApplicationError(ErrorCode.INVALID_REQUEST, f"amount: {exc}", param="amount") from None
 
 
 def refund_process(*, refund_id: str) -> None:

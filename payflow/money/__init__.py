@@ -3,6 +3,10 @@
 import re
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 
+from django.conf import settings
+
+from payflow.errors import ApplicationError, ErrorCode
+
 # Active ISO 4217 codes (list one) without funds, precious metals, units of account and test codes.
 # BGN is left out: Bulgaria has paid in euro since 2026-01-01.
 _TWO_DECIMAL = """
@@ -91,3 +95,11 @@ def format_minor_units(minor: int, currency: str) -> str:
 def round_half_even_minor(value: Decimal) -> int:
     """Round a computed amount in minor units (a fee, a split) to a whole unit, banker's rounding."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN, context=_EXACT))
+
+
+def amount_to_minor(amount: object, currency: str, *, param: str = "amount") -> int:
+    """``to_minor_units`` for request input: a bad amount is a 400 naming ``param``."""
+    try:
+        return to_minor_units(amount, currency, max_minor=settings.PAYMENTS_MAX_AMOUNT_MINOR)
+    except MoneyError as exc:
+        raise ApplicationError(ErrorCode.INVALID_REQUEST, f"{param}: {exc}", param=param) from None
