@@ -1,14 +1,25 @@
 """Customers and disbursements as DRF ViewSets (the owner asked for viewsets here)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from payflow.api import ListQuery, MerchantApi, StrictSerializer, list_response
+from payflow.api import (
+    ERROR,
+    IDEMPOTENCY_HEADER,
+    PAGING,
+    AmountField,
+    ListQuery,
+    MerchantApi,
+    MerchantViewSet,
+    StrictSerializer,
+    list_of,
+    list_response,
+)
 from payflow.idempotency.http import idempotent_response
 from payflow.money import MoneyError, normalize_currency
-from payments.apis import ERROR, IDEMPOTENCY_HEADER, METADATA_MAX_KEYS, AmountField, list_of
+from payments.apis import METADATA_MAX_KEYS
 
 from .payouts import METHODS, PAYOUT_TEST_OUTCOMES
 from .representations import customer_representation, disbursement_representation
@@ -115,17 +126,6 @@ class DisbursementOutput(serializers.Serializer):
 class DisbursementListQuery(ListQuery):
     customer_id = serializers.CharField(required=False, max_length=255)
     status = serializers.ChoiceField(choices=DISBURSEMENT_STATUSES, required=False)
-
-
-PAGING = [OpenApiParameter("limit", int), OpenApiParameter("starting_after", str)]
-
-
-class MerchantViewSet(viewsets.ViewSet):
-    lookup_value_regex = "[^/]+"
-
-    @property
-    def merchant_id(self) -> str:
-        return self.request.user.merchant_id
 
 
 @extend_schema_view(

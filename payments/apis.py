@@ -3,13 +3,23 @@ import hashlib
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from payflow.api import ListQuery, MerchantApi, StrictSerializer, list_body, list_response
+from payflow.api import (
+    ERROR,
+    IDEMPOTENCY_HEADER,
+    AmountField,
+    ListQuery,
+    MerchantApi,
+    StrictSerializer,
+    list_body,
+    list_of,
+    list_response,
+)
 from payflow.idempotency.http import idempotent_response
-from payflow.money import MoneyError, normalize_currency, to_minor_units
+from payflow.money import MoneyError, amount_to_minor, normalize_currency, to_minor_units
 
 from .cards import CardError, card_intake
 from .providers.sandbox import TEST_OUTCOMES
@@ -38,17 +48,6 @@ STATUSES = (
     "refunded",
 )
 METADATA_MAX_KEYS = 20
-
-
-@extend_schema_field({"oneOf": [{"type": "string", "example": "250.00"}, {"type": "number"}]})
-class AmountField(serializers.Field):
-    """Kept as sent (decimal string, integer or JSON number as Decimal); checked against the currency."""
-
-    def to_internal_value(self, data):
-        return data
-
-    def to_representation(self, value):
-        return value
 
 
 class CardInput(StrictSerializer):
@@ -182,23 +181,6 @@ class TransitionOutput(serializers.Serializer):
 
     def get_fields(self):
         return {"from": serializers.CharField(allow_null=True)} | super().get_fields()
-
-
-def list_of(name: str, item: serializers.Serializer):
-    return inline_serializer(
-        name,
-        {
-            "object": serializers.CharField(),
-            "url": serializers.CharField(),
-            "data": item,
-            "has_more": serializers.BooleanField(),
-            "next_cursor": serializers.CharField(allow_null=True),
-        },
-    )
-
-
-ERROR = {"$ref": "#/components/schemas/Error"}
-IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)
 
 
 def _fingerprint_key() -> bytes:
@@ -347,12 +329,7 @@ class PaymentCaptureApi(MerchantApi):
             payment = payment_get(merchant_id=self.merchant_id, payment_id=payment_id)
             amount = serializer.validated_data.get("amount")
             if amount is not None:
-                try:
-                    amount = to_minor_units(
-                        amount, payment.currency, max_minor=settings.PAYMENTS_MAX_AMOUNT_MINOR
-                    )
-                except MoneyError as exc:
-                    raise serializers.ValidationError({"amount": [str(exc)]}) from None
+                amount = amount_to_minor(amount, payment.currency)
             return 200, payment_representation(payment_capture(payment=payment, amount=amount))
 
         return idempotent_response(request, merchant_id=self.merchant_id, work=capture)

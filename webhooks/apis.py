@@ -5,9 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from customers.apis import PAGING, MerchantViewSet
-from payflow.api import ListQuery, StrictSerializer, list_response
-from payments.apis import ERROR, list_of
+from payflow.api import ERROR, PAGING, ListQuery, MerchantViewSet, StrictSerializer, list_of, list_response
 from payments.representations import iso
 
 from .selectors import endpoint_get, endpoint_list

@@ -1,8 +1,14 @@
 """Pieces every API view shares: strict input serializers and list envelopes."""
 
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field, inline_serializer
+from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+# OpenAPI pieces every endpoint shares.
+ERROR = {"$ref": "#/components/schemas/Error"}
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)
+PAGING = [OpenApiParameter("limit", int), OpenApiParameter("starting_after", str)]
 
 
 class StrictSerializer(serializers.Serializer):
@@ -21,12 +27,47 @@ class ListQuery(StrictSerializer):
     starting_after = serializers.CharField(required=False, max_length=1024)
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "example": "250.00"}, {"type": "number"}]})
+class AmountField(serializers.Field):
+    """Kept as sent (decimal string, integer or JSON number as Decimal); checked against the currency."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class MerchantApi(APIView):
     """A view for API-key callers; ``self.merchant_id`` is the caller's merchant."""
 
     @property
     def merchant_id(self) -> str:
         return self.request.user.merchant_id
+
+
+class MerchantViewSet(viewsets.ViewSet):
+    """A viewset for API-key callers; ``self.merchant_id`` is the caller's merchant."""
+
+    lookup_value_regex = "[^/]+"
+
+    @property
+    def merchant_id(self) -> str:
+        return self.request.user.merchant_id
+
+
+def list_of(name: str, item: serializers.Serializer):
+    """The OpenAPI schema of a list envelope of ``item``."""
+    return inline_serializer(
+        name,
+        {
+            "object": serializers.CharField(),
+            "url": serializers.CharField(),
+            "data": item,
+            "has_more": serializers.BooleanField(),
+            "next_cursor": serializers.CharField(allow_null=True),
+        },
+    )
 
 
 def list_body(*, data: list, has_more: bool, next_cursor: str | None, url: str) -> dict:

@@ -4,12 +4,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from payflow.api import ListQuery, MerchantApi, list_response
+from payflow.api import ERROR, ListQuery, MerchantApi, list_response
 
 from .selectors import event_get, event_list
 from .tables import Event
-
-ERROR = {"$ref": "#/components/schemas/Error"}
 
 
 def event_representation(event: Event) -> dict:
