@@ -11,10 +11,16 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from payflow.audit.services import audit_record_new
 from payflow.aws.clients import aws_client
-from payflow.aws.dynamodb import cancellation_codes, transact_write, transact_write_retrying
+from payflow.aws.dynamodb import (
+    cancellation_codes,
+    conditions_failed,
+    transact_write,
+    transact_write_retrying,
+)
 from payflow.balances.services import balance_credit_in, balance_debit_in, insufficient_balance
+from payflow.balances.tables import Balance
 from payflow.errors import ApplicationError, ErrorCode
-from payflow.events.services import event_new
+from payflow.events.services import event_record
 from payflow.idempotency.services import idempotency_complete_in
 from payflow.ids import new_id
 from payflow.money import amount_to_minor
@@ -67,7 +73,7 @@ def customer_create(
                     ),
                     condition=Customer.id.does_not_exist(),
                 )
-            transaction.save(event_new(merchant_id=merchant_id, type="customer.created", obj=body, at=now))
+            event_record(transaction, merchant_id=merchant_id, type="customer.created", obj=body, at=now)
             if claim is not None:
                 idempotency_complete_in(transaction, claim=claim, status=201, body=body)
     except TransactWriteError as exc:
@@ -100,13 +106,12 @@ def customer_update(
     customer.updated_at = now
     with transact_write() as transaction:
         transaction.update(customer, actions=actions, condition=Customer.id.exists())
-        transaction.save(
-            event_new(
-                merchant_id=customer.merchant_id,
-                type="customer.updated",
-                obj=customer_representation(customer),
-                at=now,
-            )
+        event_record(
+            transaction,
+            merchant_id=customer.merchant_id,
+            type="customer.updated",
+            obj=customer_representation(customer),
+            at=now,
         )
     return customer
 
@@ -163,7 +168,7 @@ def disbursement_create(
         transaction.save(disbursement, condition=Disbursement.id.does_not_exist())
         transaction.save(_audit(disbursement, None, PENDING, "api", "created", now))
         transaction.save(outbox_entry_new(task=DISBURSE_TASK, object_id=disbursement_id))
-        transaction.save(event_new(merchant_id=merchant_id, type="disbursement.created", obj=body, at=now))
+        event_record(transaction, merchant_id=merchant_id, type="disbursement.created", obj=body, at=now)
         balance_debit_in(
             transaction,
             merchant_id=merchant_id,
@@ -179,8 +184,7 @@ def disbursement_create(
     try:
         transact_write_retrying(write, attempts=20)
     except TransactWriteError as exc:
-        # Items go puts (disbursement, audit, outbox, event, ledger), then updates (balance first).
-        if cancellation_codes(exc)[5:6] == ["ConditionalCheckFailed"]:
+        if any(isinstance(item, Balance) for item in conditions_failed(exc)):
             raise insufficient_balance(currency) from None
         raise
     if claim is not None:
@@ -230,13 +234,12 @@ def _move(
         if to_status in FINAL:
             # The notification must not be lost either: it goes through the outbox too.
             transaction.save(outbox_entry_new(task=NOTIFY_TASK, object_id=disbursement.id))
-            transaction.save(
-                event_new(
-                    merchant_id=disbursement.merchant_id,
-                    type=f"disbursement.{to_status}",
-                    obj=disbursement_representation(disbursement),
-                    at=now,
-                )
+            event_record(
+                transaction,
+                merchant_id=disbursement.merchant_id,
+                type=f"disbursement.{to_status}",
+                obj=disbursement_representation(disbursement),
+                at=now,
             )
         if refund_balance:
             balance_credit_in(

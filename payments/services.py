@@ -16,7 +16,7 @@ from pynamodb.exceptions import TransactWriteError
 from payflow.audit.services import audit_record_new
 from payflow.aws.dynamodb import cancellation_codes, transact_write, transact_write_retrying
 from payflow.errors import ApplicationError, ErrorCode
-from payflow.events.services import event_new
+from payflow.events.services import event_new, event_record, event_write
 from payflow.idempotency.services import IdempotencyClaim, idempotency_complete_in
 from payflow.ids import new_id
 from payflow.money import amount_to_minor, format_minor_units
@@ -127,7 +127,7 @@ def payment_create(
             )
         )
         transaction.save(outbox_entry_new(task=PROCESS_TASK, object_id=payment_id))
-        transaction.save(event_new(merchant_id=merchant_id, type="payment.created", obj=body, at=now))
+        event_record(transaction, merchant_id=merchant_id, type="payment.created", obj=body, at=now)
         if claim is not None:
             idempotency_complete_in(transaction, claim=claim, status=201, body=body)
     if claim is not None:
@@ -193,7 +193,7 @@ def _transition(
             )
         )
         if event is not None:
-            transaction.save(event)
+            event_write(transaction, event)
         if finish_outbox:
             transaction.delete(outbox_entry_ref(task=PROCESS_TASK, object_id=payment.id))
 
@@ -499,13 +499,12 @@ def _payment_refunded_update(
                 at=now,
             )
         )
-        transaction.save(
-            event_new(
-                merchant_id=payment.merchant_id,
-                type=f"payment.{status}",
-                obj=payment_representation(after),
-                at=now,
-            )
+        event_record(
+            transaction,
+            merchant_id=payment.merchant_id,
+            type=f"payment.{status}",
+            obj=payment_representation(after),
+            at=now,
         )
 
 
@@ -582,12 +581,12 @@ def refund_create(
                 at=now,
             ),
             outbox_entry_new(task=REFUND_TASK, object_id=refund.id),
-            event_new(merchant_id=merchant_id, type="refund.created", obj=body, at=now),
         ]
         try:
             with transact_write() as transaction:
                 for item in puts:
                     transaction.save(item)
+                event_record(transaction, merchant_id=merchant_id, type="refund.created", obj=body, at=now)
                 _payment_refunded_update(
                     transaction,
                     payment,
@@ -651,13 +650,12 @@ def refund_process(*, refund_id: str) -> None:
             now,
             now,
         )
-        transaction.save(
-            event_new(
-                merchant_id=refund.merchant_id,
-                type="refund.completed",
-                obj=refund_representation(refund),
-                at=now,
-            )
+        event_record(
+            transaction,
+            merchant_id=refund.merchant_id,
+            type="refund.completed",
+            obj=refund_representation(refund),
+            at=now,
         )
         transaction.delete(outbox_entry_ref(task=REFUND_TASK, object_id=refund.id))
 
@@ -692,13 +690,12 @@ def _refund_fail(refund: Refund, decline: ProviderDecline) -> None:
         try:
             with transact_write() as transaction:
                 transaction.save(audit)
-                transaction.save(
-                    event_new(
-                        merchant_id=refund.merchant_id,
-                        type="refund.failed",
-                        obj=refund_representation(failed),
-                        at=now,
-                    )
+                event_record(
+                    transaction,
+                    merchant_id=refund.merchant_id,
+                    type="refund.failed",
+                    obj=refund_representation(failed),
+                    at=now,
                 )
                 _payment_refunded_update(
                     transaction,

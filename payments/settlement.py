@@ -31,7 +31,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from payflow.aws.dynamodb import transact_write
 from payflow.balances.services import balance_credit_in
-from payflow.events.services import event_new
+from payflow.events.services import event_record
 from payflow.money import currency_exponent, format_minor_units, round_half_even_minor
 
 from .representations import iso, settlement_representation
@@ -188,14 +188,13 @@ def _complete(settlement: Settlement) -> None:
                 at=now,
             )
         # One event per completion of a settlement id and day; a re-run overwrites it.
-        transaction.save(
-            event_new(
-                merchant_id=settlement.merchant_id,
-                type="settlement.completed",
-                obj=settlement_representation(settlement),
-                at=now,
-                event_id="evt_" + settlement.id.removeprefix("stl_"),
-            )
+        event_record(
+            transaction,
+            merchant_id=settlement.merchant_id,
+            type="settlement.completed",
+            obj=settlement_representation(settlement),
+            at=now,
+            event_id="evt_" + settlement.id.removeprefix("stl_"),
         )
     logger.info(
         "settlement %s completed: %s payments, %s refunds", settlement.id, len(payments), len(refunds)

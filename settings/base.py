@@ -161,6 +161,28 @@ WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 # After a rotation the old secret signs too, for this long.
 WEBHOOK_SECRET_OVERLAP_SECONDS = 24 * 3600
+# Waits before each attempt of a delivery (Standard Webhooks' example schedule:
+# immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h), times
+# WEBHOOK_TIME_SCALE (tests compress it). After the last, the delivery is failed.
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE", cast=int, default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+)
+WEBHOOK_TIME_SCALE = env.float("WEBHOOK_TIME_SCALE", default=1.0)
+# A receiver has this long to answer 2xx; redirects are failures, never followed.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+# Waits up to this long are a task countdown; longer ones are kept in DynamoDB
+# (next_attempt_at) for the dispatcher that beat runs every few seconds.
+WEBHOOK_COUNTDOWN_MAX_SECONDS = env.float("WEBHOOK_COUNTDOWN_MAX_SECONDS", default=10.0)
+# An endpoint failing without a success for this long is disabled.
+WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0)
+# Attempts in flight to one endpoint per worker process; the rest wait, so a
+# slow or dead endpoint never takes every worker thread.
+WEBHOOK_ENDPOINT_CONCURRENCY = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=4)
+WEBHOOK_MAX_ENDPOINTS_PER_MERCHANT = 16
+WEBHOOK_DISPATCH_SHARDS = 4
+WEBHOOK_DISPATCH_BATCH = 200
+# Where a recorded event goes on from, in the event's own transaction.
+EVENT_SUBSCRIBERS = ["webhooks.services.deliveries_add"]
 
 # Uncaptured authorizations are canceled (reason "expired") after this.
 AUTHORIZATION_TTL_DAYS = env.int("AUTHORIZATION_TTL_DAYS", default=7)
@@ -289,6 +311,15 @@ def aws_dependent_settings(ns: dict) -> dict:
         raise ImproperlyConfigured(
             "SQS_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT, or SQS "
             "redelivers tasks that are still running."
+        )
+    if ns["WEBHOOK_TIMEOUT_SECONDS"] >= ns["CELERY_TASK_SOFT_TIME_LIMIT"]:
+        raise ImproperlyConfigured(
+            "WEBHOOK_TIMEOUT_SECONDS must be shorter than CELERY_TASK_SOFT_TIME_LIMIT."
+        )
+    if ns["WEBHOOK_COUNTDOWN_MAX_SECONDS"] + ns["CELERY_TASK_TIME_LIMIT"] >= ns["SQS_VISIBILITY_TIMEOUT"]:
+        raise ImproperlyConfigured(
+            "SQS_VISIBILITY_TIMEOUT must exceed WEBHOOK_COUNTDOWN_MAX_SECONDS + CELERY_TASK_TIME_LIMIT: a "
+            "countdown is held by the worker while SQS keeps the message invisible."
         )
     prefix = f"payflow-{ns['PAYFLOW_ENV']}"
     endpoint = ns["AWS_ENDPOINT_URL"]

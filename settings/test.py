@@ -42,5 +42,16 @@ PAYOUT_CREDENTIALS = env.str(
 
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=2.0)
+WEBHOOK_COUNTDOWN_MAX_SECONDS = env.float("WEBHOOK_COUNTDOWN_MAX_SECONDS", default=1.0)
+# A cache the test's processes share when it names a folder (the end-to-end
+# tier does, as production shares Redis); otherwise this process's memory.
+if env.str("PAYFLOW_CACHE_DIR", default="") and not env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env.str("PAYFLOW_CACHE_DIR"),
+        }
+    }
 
 globals().update(aws_dependent_settings(globals()))

@@ -17,6 +17,14 @@ def point_settings_at_aws(settings, *, endpoint_url: str | None, payflow_env: st
     queues._queue_url.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Nothing cached by one test (API keys, webhook subscriptions) leaks into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def aws(settings):
     """moto's in-process AWS with every PayFlow resource provisioned."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -82,7 +82,66 @@ def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in exc.cancellation_reasons or []]
 
 
-def transact_write_retrying(build: Callable[[TransactWrite], None], *, attempts: int = 6) -> None:
+def condition_failed(exc: PynamoDBException) -> bool:
+    """Whether a single-item write was refused by its condition (not an error: someone was first)."""
+    return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def conditions_failed(exc: TransactWriteError) -> list[Model]:
+    """The items of a canceled ``Transaction`` whose own condition failed."""
+    return getattr(exc, "conditions_failed", [])
+
+
+class Transaction(TransactWrite):
+    """A TransactWrite that runs callbacks once it has committed, and names the items that failed.
+
+    DynamoDB reports a cancellation per item in request order (condition
+    checks, deletes, puts, updates); the error gets the failed models as
+    ``conditions_failed`` so callers need not count positions.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._after_commit: list[Callable[[], object]] = []
+        self._models: dict[str, list[Model | None]] = {"check": [], "delete": [], "put": [], "update": []}
+
+    def on_commit(self, callback: Callable[[], object]) -> None:
+        self._after_commit.append(callback)
+
+    def condition_check(self, model_cls, hash_key, range_key=None, condition=None):
+        super().condition_check(model_cls, hash_key, range_key=range_key, condition=condition)
+        self._models["check"].append(None)
+
+    def delete(self, model, condition=None, **kwargs):
+        super().delete(model, condition=condition, **kwargs)
+        self._models["delete"].append(model)
+
+    def save(self, model, condition=None, return_values=None):
+        super().save(model, condition=condition, return_values=return_values)
+        self._models["put"].append(model)
+
+    def update(self, model, actions, condition=None, return_values=None, **kwargs):
+        super().update(model, actions, condition=condition, return_values=return_values, **kwargs)
+        self._models["update"].append(model)
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        try:
+            result = super().__exit__(exc_type, exc_value, traceback)
+        except TransactWriteError as exc:
+            ordered = [m for kind in ("check", "delete", "put", "update") for m in self._models[kind]]
+            exc.conditions_failed = [
+                model
+                for model, code in zip(ordered, cancellation_codes(exc), strict=False)
+                if model is not None and code == "ConditionalCheckFailed"
+            ]
+            raise
+        if exc_type is None:
+            for callback in self._after_commit:
+                callback()
+        return result
+
+
+def transact_write_retrying(build: Callable[[Transaction], None], *, attempts: int = 6) -> None:
     """Run a transaction, again when it only collided with another one in flight.
 
     DynamoDB cancels a transaction that touches an item another transaction is
@@ -102,8 +161,8 @@ def transact_write_retrying(build: Callable[[TransactWrite], None], *, attempts:
             time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
 
 
-def transact_write(**kwargs) -> TransactWrite:
-    """A TransactWrite over the tables' endpoint; several tables, all or nothing."""
+def transact_write(**kwargs) -> Transaction:
+    """A transaction over the tables' endpoint; several tables, all or nothing."""
     global _transaction_connection
     if _transaction_connection is None:
         _transaction_connection = Connection(
@@ -115,7 +174,7 @@ def transact_write(**kwargs) -> TransactWrite:
             read_timeout_seconds=settings.AWS_CALL_TIMEOUT_SECONDS,
             max_retry_attempts=2,
         )
-    return TransactWrite(connection=_transaction_connection, **kwargs)
+    return Transaction(connection=_transaction_connection, **kwargs)
 
 
 def owned_get(model, object_id: str, *, merchant_id: str, noun: str, consistent: bool = False):

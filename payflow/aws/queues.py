@@ -37,4 +37,10 @@ def celery_message_decode(body: str) -> dict:
     envelope = json.loads(base64.b64decode(body))
     args, kwargs, _ = json.loads(base64.b64decode(envelope["body"]))
     headers = envelope.get("headers", {})
-    return {"task": headers.get("task"), "id": headers.get("id"), "args": args, "kwargs": kwargs}
+    return {
+        "task": headers.get("task"),
+        "id": headers.get("id"),
+        "args": args,
+        "kwargs": kwargs,
+        "eta": headers.get("eta"),
+    }

@@ -1,25 +1,11 @@
-import json
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from payflow.api import ERROR, ListQuery, MerchantApi, list_response
 
+from .representations import event_representation
 from .selectors import event_get, event_list
-from .tables import Event
-
-
-def event_representation(event: Event) -> dict:
-    return {
-        "id": event.id,
-        "object": "event",
-        "type": event.type,
-        "api_version": event.api_version,
-        "created_at": event.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "data": json.loads(event.data),
-    }
-
 
 EventOutput = inline_serializer(
     "Event",

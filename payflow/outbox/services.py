@@ -31,15 +31,16 @@ def outbox_entry_ref(*, task: str, object_id: str) -> OutboxEntry:
     return OutboxEntry(*_key(task, object_id))
 
 
-def _send(task: str, object_id: str) -> None:
+def _send(task: str, object_id: str, countdown: float | None = None) -> None:
     # By name: the web process need not import worker code.
-    current_app.send_task(task, args=[object_id])
+    current_app.send_task(task, args=[object_id], countdown=countdown)
 
 
-def outbox_publish(*, task: str, object_id: str) -> bool:
-    """Send the task now. A failure is logged, not raised: the sweeper sends it later."""
+def outbox_publish(*, task: str, object_id: str, countdown: float | None = None) -> bool:
+    """Send the task now (to run after ``countdown`` seconds). A failure is logged, not raised:
+    what the outbox or the webhook dispatcher keeps sends it later."""
     try:
-        _send(task, object_id)
+        _send(task, object_id, countdown)
     except Exception:
         logger.exception("publishing %s for %s failed; the outbox sweeper will retry", task, object_id)
         return False

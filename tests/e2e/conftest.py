@@ -57,6 +57,10 @@ class Stack:
             "SQS_VISIBILITY_TIMEOUT": "4",
             "CELERY_TASK_TIME_LIMIT": "3",
             "CELERY_TASK_SOFT_TIME_LIMIT": "2",
+            "WEBHOOK_TIMEOUT_SECONDS": "1",
+            "WEBHOOK_COUNTDOWN_MAX_SECONDS": "0.5",
+            # Web and workers share one cache, as they share Redis in production.
+            "PAYFLOW_CACHE_DIR": str(tmp_path / "cache"),
             "PYTHONUNBUFFERED": "1",
         }
         self.processes: list[subprocess.Popen] = []
