@@ -64,6 +64,7 @@ CLOCK_TOLERANCE_SECONDS = 1.0
 # Beyond the HTTP timeout, what an attempt may take before another worker may take the delivery over.
 LEASE_MARGIN_SECONDS = 10
 REDISPATCH_BACKOFF_SECONDS = 30
+SLOT_WAIT_SECONDS = 0.25
 # A delivery whose endpoint has every slot busy waits 1 s, 2 s, 4 s … up to a minute.
 DEFER_MAX_SECONDS = 60
 
@@ -310,12 +311,13 @@ _slots_lock = threading.Lock()
 
 @contextmanager
 def endpoint_slot(endpoint_id: str) -> Iterator[bool]:
-    """One of the endpoint's WEBHOOK_ENDPOINT_CONCURRENCY slots in this process, if one is free."""
+    """One of the endpoint's WEBHOOK_ENDPOINT_CONCURRENCY slots in this process, if one frees up soon."""
     with _slots_lock:
         slot = _slots.get(endpoint_id)
         if slot is None:
             slot = _slots[endpoint_id] = threading.BoundedSemaphore(settings.WEBHOOK_ENDPOINT_CONCURRENCY)
-    acquired = slot.acquire(blocking=False)
+    # A fast endpoint frees a slot within milliseconds; a stuck one does not.
+    acquired = slot.acquire(timeout=SLOT_WAIT_SECONDS)
     try:
         yield acquired
     finally:
@@ -356,6 +358,9 @@ def _delivery_claim(delivery_id: str, token: str) -> WebhookDelivery | None:
 def _delivery_defer(delivery: WebhookDelivery, token: str) -> None:
     """Every slot of the endpoint is busy: hand the delivery back to try again shortly."""
     wait = min(2 ** int(delivery.redispatches or 0), DEFER_MAX_SECONDS) * random.uniform(0.8, 1.2)
+    logger.info(
+        "webhook delivery %s: endpoint %s is busy; waiting %.1f s", delivery.id, delivery.endpoint_id, wait
+    )
     _delivery_reschedule(delivery, token, wait=wait, extra=[WebhookDelivery.redispatches.add(1)])
 
 

@@ -97,10 +97,30 @@ class Stack:
         )
         assert result.returncode == 0, result.stderr
 
-    def start_worker(self, *queues: str, **env: str) -> "Worker":
-        worker = Worker(self, queues or ("payments", "webhooks", "settlement"), env)
+    def start_worker(
+        self, *queues: str, pool_args: tuple[str, ...] = ("--concurrency=1",), **env: str
+    ) -> "Worker":
+        worker = Worker(self, queues or ("payments", "webhooks", "settlement"), env, pool_args)
         self.processes.append(worker.process)
         return worker
+
+    def start_webhook_worker(self, **env: str) -> "Worker":
+        """The webhooks queue's worker as `make run` starts it: threads, for many slow receivers."""
+        return self.start_worker("webhooks", pool_args=("--pool=threads", "--concurrency=16"), **env)
+
+    def start_beat(self, every: dict[str, int] | None = None) -> "Beat":
+        """Celery beat on this stack's schedule; ``every`` sets a task's interval (seconds) first."""
+        for task, seconds in (every or {}).items():
+            self.manage(
+                "shell",
+                "-c",
+                "from django_celery_beat.models import IntervalSchedule, PeriodicTask; "
+                f"interval, _ = IntervalSchedule.objects.get_or_create(every={seconds}, period='seconds'); "
+                f"PeriodicTask.objects.filter(task={task!r}).update(interval=interval, expire_seconds=None)",
+            )
+        beat = Beat(self)
+        self.processes.append(beat.process)
+        return beat
 
     def start_web(self, **env: str) -> "Web":
         """gunicorn, its AWS calls counted by a proxy in front of the emulator."""
@@ -203,7 +223,7 @@ class Web(Output):
 
 
 class Worker(Output):
-    def __init__(self, stack: Stack, queues, env: dict) -> None:
+    def __init__(self, stack: Stack, queues, env: dict, pool_args: tuple[str, ...]) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [
@@ -213,7 +233,7 @@ class Worker(Output):
                 "--app=payflow",
                 "worker",
                 f"--queues={','.join(queues)}",
-                "--concurrency=1",
+                *pool_args,
                 "--loglevel=INFO",
                 "--include=tests.e2e.worker_tasks",
                 f"--hostname={stack.payflow_env}@%h",
@@ -227,6 +247,22 @@ class Worker(Output):
         )
         threading.Thread(target=self._collect, daemon=True).start()
         self.wait_for("ready.", timeout=30)
+
+
+class Beat(Output):
+    def __init__(self, stack: Stack) -> None:
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "--app=payflow", "beat", "--loglevel=INFO"],
+            cwd=REPO,
+            env=stack.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.wait_for("beat: Starting", timeout=30)
 
 
 @pytest.fixture
