@@ -130,9 +130,23 @@ class Stack:
                 str(VENV_BIN / "celery"),
                 "--app=payflow",
                 "worker",
-                "--queues=payments,webhooks,settlement",
+                "--queues=payments,settlement",
                 f"--concurrency={self.concurrency}",
                 "--hostname=worker@%h",
+                "--loglevel=INFO",
+            ],
+        )
+        # Webhook deliveries wait on other people's servers: threads, not processes.
+        self.spawn(
+            "hooks",
+            [
+                str(VENV_BIN / "celery"),
+                "--app=payflow",
+                "worker",
+                "--queues=webhooks",
+                "--pool=threads",
+                "--concurrency=16",
+                "--hostname=webhooks@%h",
                 "--loglevel=INFO",
             ],
         )
@@ -195,6 +209,9 @@ def banner(stack: Stack, credentials: dict) -> str:
       curl -s {base}/v1/payments -H "Authorization: Bearer {credentials["api_key"]}" \\
         -H "Content-Type: application/json" -d '{{"merchant": "Shopify Inc.", "amount": 250.00,
         "currency": "CAD", "type": "eft", "idempotency_key": "unique-key-001"}}'
+
+    Webhooks: `.venv/bin/python manage.py webhook_listen` in another terminal registers
+    http://127.0.0.1:9000/webhooks for the demo merchant and prints each event, verified.
 
     In another terminal, `.venv/bin/python manage.py <command>` talks to this stack.
     Stop everything with Ctrl-C; the next `make run` keeps all data.

@@ -183,3 +183,85 @@ def test_make_run_starts_everything_stops_cleanly_and_keeps_data(stacks):
     assert body["error"]["code"] == "service_unavailable"
     assert health.headers["Content-Type"] == "application/json"
     assert again.interrupt() == 0
+
+
+def api_call(port: int, api_key: str, method: str, path: str, body=None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return json.load(response)
+
+
+def test_make_run_delivers_signed_webhooks_to_webhook_listen_and_through_a_rotation(stacks, tmp_path):
+    from standardwebhooks import Webhook
+
+    from tests.webhooks.receiver import receiving
+
+    stack = stacks()
+    credentials = stack.wait_running()
+    key, port = credentials["api_key"], stack.port
+    state = tmp_path / "state"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DJANGO_", "DATABASE_", "PAYFLOW_"))
+    }
+    env |= {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{stack.aws_port}",
+        "DATABASE_URL": f"sqlite:///{state / 'payflow.sqlite3'}",
+        "PAYFLOW_CACHE_DIR": str(state / "cache"),
+    }
+    listen_port = free_port()
+    listen = subprocess.Popen(
+        [sys.executable, "manage.py", "webhook_listen", f"--port={listen_port}"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    listened: list[str] = []
+    threading.Thread(target=lambda: listened.extend(listen.stdout), daemon=True).start()
+
+    def wait_listened(*texts: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(all(text in line for text in texts) for line in listened):
+            assert listen.poll() is None and time.monotonic() < deadline, "".join(listened)
+            time.sleep(0.1)
+
+    try:
+        wait_listened("Ready.")
+        with receiving() as receiver:
+            endpoint = api_call(
+                port,
+                key,
+                "POST",
+                "/v1/webhook_endpoints",
+                {"url": receiver.url, "enabled_events": ["payment.created", "payment.completed"]},
+            )
+            card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+            payment = {"amount": "25.00", "currency": "USD", "type": "card", "card": card}
+            first = api_call(port, key, "POST", "/v1/payments", payment)
+            wait_listened("payment.completed", first["id"], "verified", timeout=60)
+            wait_listened("payment.created", first["id"], "verified")
+            assert all("verified" in line for line in listened if first["id"] in line)
+
+            received = receiver.wait_for(2, timeout=30)
+            assert sorted(r.event["type"] for r in received) == ["payment.completed", "payment.created"]
+            for request in received:
+                Webhook(endpoint["secret"]).verify(request.body, request.headers)
+
+            rotated = api_call(port, key, "POST", f"/v1/webhook_endpoints/{endpoint['id']}/rotate_secret")
+            api_call(port, key, "POST", "/v1/payments", payment)
+            received = receiver.wait_for(4, timeout=60)
+            for request in received[2:]:
+                assert len(request.headers["webhook-signature"].split(" ")) == 2
+                for secret in (endpoint["secret"], rotated["secret"]):
+                    Webhook(secret).verify(request.body, request.headers)
+    finally:
+        listen.send_signal(signal.SIGINT)
+        listen.wait(30)
+    wait_listened("Deleted webhook endpoint")
+    assert stack.interrupt() == 0
