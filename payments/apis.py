@@ -475,6 +475,7 @@ class SettlementOutput(serializers.Serializer):
     net = serializers.CharField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
 
 
 class SettlementsApi(MerchantApi):

@@ -89,4 +89,5 @@ def settlement_representation(settlement: Settlement) -> dict:
         "net": money(settlement.net),
         "created_at": iso(settlement.created_at),
         "completed_at": iso(settlement.completed_at),
+        "updated_at": iso(settlement.completed_at or settlement.created_at),
     }

@@ -49,7 +49,8 @@ def test_a_day_is_settled_per_merchant_and_currency(api, merchant, history):
     assert (result.payments, result.refunds, len(result.settlements)) == (2, 1, 1)
     body = api.get(f"/v1/settlements/{result.settlements[0]}").json()
     fees = payment_fee(25000, "CAD") + payment_fee(10000, "CAD")
-    assert body | {"created_at": None, "completed_at": None, "cutoff": None} == {
+    assert body["updated_at"] == body["completed_at"]
+    assert body | {"created_at": None, "completed_at": None, "updated_at": None, "cutoff": None} == {
         "id": result.settlements[0],
         "object": "settlement",
         "currency": "CAD",
@@ -64,6 +65,7 @@ def test_a_day_is_settled_per_merchant_and_currency(api, merchant, history):
         "net": f"{(35000 - 4000 - fees) / 100:.2f}",
         "created_at": None,
         "completed_at": None,
+        "updated_at": None,
     }
     for payment_id in (first, second):
         assert Payment.get(payment_id).settlement_id == body["id"]

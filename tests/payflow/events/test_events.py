@@ -55,3 +55,15 @@ def test_events_are_private_to_their_merchant(api, create_payment, client):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     assert client.get(f"/v1/events/{event_id}", **headers).status_code == 404
     assert client.get("/v1/events", **headers).json()["data"] == []
+
+
+def test_an_expired_event_is_gone_although_dynamodb_has_not_deleted_it_yet(api, create_payment):
+    from datetime import UTC, datetime, timedelta
+
+    from payflow.events.tables import Event
+
+    create_payment()
+    (event,) = api.get("/v1/events").json()["data"]
+    Event(event["id"]).update(actions=[Event.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
+    assert api.get(f"/v1/events/{event['id']}").status_code == 404
+    assert api.get("/v1/events").json()["data"] == []
