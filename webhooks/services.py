@@ -357,11 +357,11 @@ def _delivery_claim(delivery_id: str, token: str) -> WebhookDelivery | None:
 
 def _delivery_defer(delivery: WebhookDelivery, token: str) -> None:
     """Every slot of the endpoint is busy: hand the delivery back to try again shortly."""
-    wait = min(2 ** int(delivery.redispatches or 0), DEFER_MAX_SECONDS) * random.uniform(0.8, 1.2)
+    wait = min(2 ** int(delivery.deferrals or 0), DEFER_MAX_SECONDS) * random.uniform(0.8, 1.2)
     logger.info(
         "webhook delivery %s: endpoint %s is busy; waiting %.1f s", delivery.id, delivery.endpoint_id, wait
     )
-    _delivery_reschedule(delivery, token, wait=wait, extra=[WebhookDelivery.redispatches.add(1)])
+    _delivery_reschedule(delivery, token, wait=wait, extra=[WebhookDelivery.deferrals.add(1)])
 
 
 def _delivery_reschedule(delivery: WebhookDelivery, token: str, *, wait: float, extra: list) -> bool:
@@ -456,6 +456,7 @@ def _delivery_record(
         WebhookDelivery.status.set(status),
         WebhookDelivery.endpoint_status.set(f"{delivery.endpoint_id}#{status}"),
         WebhookDelivery.manual.set(False),
+        WebhookDelivery.deferrals.set(0),
         WebhookDelivery.last_attempt_at.set(now),
         WebhookDelivery.updated_at.set(now),
         WebhookDelivery.last_status_code.remove()

@@ -127,7 +127,8 @@ class WebhookDelivery(Model):
     next_attempt_at = NumberAttribute(null=True)  # epoch seconds; no attempt before
     dispatch_shard = UnicodeAttribute(null=True)
     dispatch_at = NumberAttribute(null=True)  # the dispatcher sends it (again) from then
-    redispatches = NumberAttribute(default=0)
+    redispatches = NumberAttribute(default=0)  # sends by the dispatcher since the last claim
+    deferrals = NumberAttribute(default=0)  # times its endpoint was busy since the last attempt
     lease_token = UnicodeAttribute(null=True)  # an attempt in flight holds the delivery …
     lease_until = NumberAttribute(null=True)  # … until then
     last_status_code = NumberAttribute(null=True)

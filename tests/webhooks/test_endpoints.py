@@ -103,3 +103,15 @@ def test_another_merchants_endpoint_is_not_found(endpoint, client):
     _, secret = api_key_issue(merchant=merchant_create(name="Other"))
     response = client.get(f"/v1/webhook_endpoints/{endpoint['id']}", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data", "http://10.0.0.1/hook", "http://localhost:9000/h"]
+)
+def test_the_address_is_refused_even_where_plain_http_is_allowed(api, aws, settings, url):
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    response = api.post("/v1/webhook_endpoints", {"url": url, "enabled_events": ["*"]}, format="json")
+    error = response.json()["error"]
+    assert (response.status_code, error["code"]) == (400, "url_not_allowed")
+    assert "resolves to a non-public address" in error["message"]

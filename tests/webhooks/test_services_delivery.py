@@ -230,8 +230,18 @@ def test_an_endpoint_with_every_slot_busy_defers_the_delivery_without_using_an_a
         delivery_attempt(delivery_id=delivery.id)
     deferred = reload(delivery)
     assert receiver.received == []
-    assert (deferred.status, deferred.attempt_count, deferred.redispatches) == ("pending", 0, 1)
+    assert (deferred.status, deferred.attempt_count, deferred.deferrals) == ("pending", 0, 1)
     assert deferred.next_attempt_at > time.time() + 0.5
+
+    WebhookDelivery(delivery.id).update(actions=[WebhookDelivery.next_attempt_at.set(time.time())])
+    with endpoint_slot(endpoint.id):
+        delivery_attempt(delivery_id=delivery.id)
+    again = reload(delivery)
+    assert again.deferrals == 2 and again.next_attempt_at > time.time() + 1.2  # 2 s, ±20 %
+    WebhookDelivery(delivery.id).update(actions=[WebhookDelivery.next_attempt_at.set(time.time())])
+    delivery_attempt(delivery_id=delivery.id)
+    done = reload(delivery)
+    assert (done.status, done.deferrals, len(receiver.received)) == ("succeeded", 0, 1)
 
 
 def test_a_lost_publish_is_sent_by_the_dispatcher_and_backs_off(receiver, settings):
