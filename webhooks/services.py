@@ -65,6 +65,7 @@ CLOCK_TOLERANCE_SECONDS = 1.0
 LEASE_MARGIN_SECONDS = 10
 REDISPATCH_BACKOFF_SECONDS = 30
 SLOT_WAIT_SECONDS = 0.25
+SATURATED_SECONDS = 1.0
 # A delivery whose endpoint has every slot busy waits 1 s, 2 s, 4 s … up to a minute.
 DEFER_MAX_SECONDS = 60
 
@@ -307,6 +308,14 @@ def deliveries_dispatch_due() -> int:
 
 _slots: dict[str, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
+# Per endpoint, in this process: until when its slots are not worth waiting for (every slot
+# stayed taken through a wait), and until when it is known not to answer (an attempt timed out).
+_saturated_until: dict[str, float] = {}
+_unresponsive_until: dict[str, float] = {}
+
+
+def _until(marks: dict[str, float], endpoint_id: str) -> bool:
+    return marks.get(endpoint_id, 0.0) > time.monotonic()
 
 
 @contextmanager
@@ -316,8 +325,10 @@ def endpoint_slot(endpoint_id: str) -> Iterator[bool]:
         slot = _slots.get(endpoint_id)
         if slot is None:
             slot = _slots[endpoint_id] = threading.BoundedSemaphore(settings.WEBHOOK_ENDPOINT_CONCURRENCY)
-    # A fast endpoint frees a slot within milliseconds; a stuck one does not.
-    acquired = slot.acquire(timeout=SLOT_WAIT_SECONDS)
+    # A fast endpoint frees a slot within milliseconds; a slow one is not waited for again for a while.
+    acquired = slot.acquire(timeout=0 if _until(_saturated_until, endpoint_id) else SLOT_WAIT_SECONDS)
+    if not acquired:
+        _saturated_until[endpoint_id] = time.monotonic() + SATURATED_SECONDS
     try:
         yield acquired
     finally:
@@ -356,8 +367,13 @@ def _delivery_claim(delivery_id: str, token: str) -> WebhookDelivery | None:
 
 
 def _delivery_defer(delivery: WebhookDelivery, token: str) -> None:
-    """Every slot of the endpoint is busy: hand the delivery back to try again shortly."""
-    wait = min(2 ** int(delivery.deferrals or 0), DEFER_MAX_SECONDS) * random.uniform(0.8, 1.2)
+    """Every slot of the endpoint is busy: hand the delivery back to try again later.
+
+    Waits double with each deferral; for an endpoint that does not answer they
+    start at its timeout, when a slot can free up at the earliest.
+    """
+    base = settings.WEBHOOK_TIMEOUT_SECONDS if _until(_unresponsive_until, delivery.endpoint_id) else 1.0
+    wait = min(base * 2 ** int(delivery.deferrals or 0), DEFER_MAX_SECONDS) * random.uniform(0.8, 1.2)
     logger.info(
         "webhook delivery %s: endpoint %s is busy; waiting %.1f s", delivery.id, delivery.endpoint_id, wait
     )
@@ -547,6 +563,10 @@ def delivery_attempt(*, delivery_id: str) -> None:
             _delivery_defer(delivery, token)
             return
         result = _attempt_post(delivery, endpoint)
+    if result.status_code is None:
+        _unresponsive_until[endpoint.id] = time.monotonic() + settings.WEBHOOK_TIMEOUT_SECONDS
+    else:
+        _unresponsive_until.pop(endpoint.id, None)
     _delivery_record(delivery, token, result, trigger=trigger, final=result.status_code == 410)
     _endpoint_outcome(endpoint, result)
 

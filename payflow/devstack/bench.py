@@ -1,10 +1,11 @@
 """``make bench``: the local stack under load, and the figures that matter.
 
 Starts the AWS emulator, gunicorn and one Celery worker in a temporary
-directory on free ports (never ``.state/``), then runs five phases: warm-up,
+directory on free ports (never ``.state/``), then runs six phases: warm-up,
 AWS calls per request, a closed loop (POSTs and health at once), an open loop
-at a fixed rate, and the time from create to ``completed``. Prints a table
-after each phase and writes every figure to a JSON file.
+at a fixed rate, the time from create to ``completed``, and webhook deliveries
+per second (to a receiver that answers at once, alone and beside one that never
+answers). Prints a table after each phase and writes every figure to a JSON file.
 
 The load generator is standard library only: threads, each with its own
 keep-alive ``http.client`` connection.
@@ -12,6 +13,7 @@ keep-alive ``http.client`` connection.
 
 import argparse
 import http.client
+import http.server
 import itertools
 import json
 import math
@@ -46,12 +48,15 @@ WEB_OPTIONS = [
     "--graceful-timeout=10",
     "--no-control-socket",
 ]
-WORKER_OPTIONS = ["--queues=payments,webhooks,settlement", f"--concurrency={WORKER_CONCURRENCY}"]
+WORKER_OPTIONS = ["--queues=payments,settlement", f"--concurrency={WORKER_CONCURRENCY}"]
 WORKER_OPTIONS += ["--hostname=bench@%h", "--loglevel=WARNING"]
+HOOKS_OPTIONS = ["--queues=webhooks", "--pool=threads", "--concurrency=16", "--hostname=bench-hooks@%h"]
+HOOKS_OPTIONS += ["--loglevel=WARNING"]
 HEADER = f"""\
   web     gunicorn gthread, {WEB_WORKERS} workers x {WEB_THREADS} threads, keep-alive {WEB_KEEPALIVE} s
           (gthread: an idle keep-alive connection of the load generator does not pin a worker)
   worker  celery prefork, concurrency {WORKER_CONCURRENCY}; sandbox success rate 1.0
+  hooks   celery threads, concurrency 16, on the webhooks queue (started for phase 6)
   AWS     ministack; the web's calls go through a counting proxy in this process, the worker's direct"""
 
 WARMUP_CONNECTIONS, WARMUP_POSTS_EACH = 8, 3
@@ -95,6 +100,7 @@ class BenchStack:
         }
         self.web = ["gunicorn", "payflow.wsgi:application", f"--bind=127.0.0.1:{self.web_port}", *WEB_OPTIONS]
         self.worker = ["celery", "--app=payflow", "worker", *WORKER_OPTIONS]
+        self.hooks = ["celery", "--app=payflow", "worker", *HOOKS_OPTIONS]
 
     def start(self) -> str:
         """Start everything; returns the demo merchant's API key."""
@@ -116,7 +122,7 @@ class BenchStack:
             raise BenchError(f"`manage.py {' '.join(args)}` failed:\n{result.stderr[-2000:]}")
         return result.stdout
 
-    def spawn(self, name: str, argv: list[str], **env: str) -> None:
+    def spawn(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
         with (self.state_dir / f"{name}.log").open("ab") as log:
             # Their own session: a Ctrl-C reaches only the bench, which stops them in order.
             process = subprocess.Popen(
@@ -128,6 +134,7 @@ class BenchStack:
                 start_new_session=True,
             )
         self.children.append(process)
+        return process
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
         url = f"http://127.0.0.1:{self.web_port}/v1/health"
@@ -404,6 +411,93 @@ def open_loop(client: Callable[[], Client], duration: float, rate: float, tracke
     return summary | {"max_send_lag_ms": round(max(lags, default=0) * 1000, 1)}
 
 
+class HookReceiver:
+    """A webhook receiver on loopback: answers 200 at once, or (``dead``) accepts and never answers."""
+
+    def __init__(self, *, dead: bool = False) -> None:
+        self.arrivals: list[float] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler(dead))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def _handler(self, dead: bool):
+        arrivals = self.arrivals
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                arrivals.append(time.perf_counter())
+                if dead:
+                    STOP.wait()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def webhooks(stack: BenchStack, client: Callable[[], Client], count: int) -> dict:
+    """Deliveries per second: ``count`` queued while no webhooks worker runs, then drained by one.
+
+    Once to a receiver that answers at once, then again with a second endpoint
+    that accepts connections and never answers taking the same events.
+    """
+    fast, dead = HookReceiver(), HookReceiver(dead=True)
+    session = client()
+
+    def register(receiver: HookReceiver) -> None:
+        body = {"url": receiver.url, "enabled_events": ["payment.created"]}
+        status, answer = session.call("POST", "/v1/webhook_endpoints", body)
+        if status != 201:
+            raise BenchError(f"registering a webhook endpoint failed: {status} {answer}")
+
+    def drain() -> float:
+        before = len(fast.arrivals)
+        samples = Samples()
+        per_connection = math.ceil(count / 8)
+        run_threads(lambda: [client().create(samples) for _ in range(per_connection)] and None, 8)
+        queued = len(samples.latencies_ms) - sum(samples.errors.values())
+        # Short polls: a stopped worker's last long poll must not take the next round's messages.
+        hooks = stack.spawn("hooks", stack.hooks, SQS_WAIT_TIME_SECONDS="1")
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while len(fast.arrivals) < before + queued:
+            if time.monotonic() > deadline or hooks.poll() is not None:
+                raise BenchError(f"webhooks: {len(fast.arrivals) - before} of {queued} deliveries arrived")
+            time.sleep(0.05)
+        hooks.terminate()
+        hooks.wait(30)
+        time.sleep(2)
+        arrivals = fast.arrivals[before : before + queued]
+        return round((queued - 1) / max(arrivals[-1] - arrivals[0], 1e-6), 1)
+
+    try:
+        register(fast)
+        alone = drain()
+        register(dead)
+        beside_dead = drain()
+    finally:
+        fast.stop()
+    return {
+        "deliveries": count,
+        "alone_per_s": alone,
+        "beside_dead_per_s": beside_dead,
+        "dead_endpoint_attempts": len(dead.arrivals),
+        "ratio": round(beside_dead / alone, 2),
+    }
+
+
 # --- output ---------------------------------------------------------------------------------------
 def table(title: str, header: list[str], rows: list[list]) -> None:
     cells = [[str(cell) for cell in row] for row in [header, *rows]]
@@ -471,6 +565,14 @@ def run_phases(args: argparse.Namespace, stack: BenchStack, api_key: str, phases
         f"  {done['polls']} polls, each payment every {POLL_SECONDS * 1000:.0f} ms, {POLLS_PER_S}/s at most"
     )
 
+    hooks = phases["webhooks"] = webhooks(stack, client, args.webhooks)
+    rows = [
+        ["to a receiver that answers at once", hooks["alone_per_s"]],
+        ["the same, beside an endpoint that never answers", hooks["beside_dead_per_s"]],
+    ]
+    table(f"6. webhooks: {args.webhooks} queued deliveries drained", ["", "deliveries/s"], rows)
+    print(f"  ratio {hooks['ratio']}; the dead endpoint was tried {hooks['dead_endpoint_attempts']} times")
+
 
 def git_commit() -> str | None:
     try:
@@ -487,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of each load phase")
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop connections")
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop POSTs per second")
+    parser.add_argument("--webhooks", type=int, default=500, help="webhook deliveries to drain, twice")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results.json")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -499,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         "out": str(args.out),
         "web": " ".join(stack.web),
         "worker": " ".join(stack.worker),
+        "hooks": " ".join(stack.hooks),
     }
     settings |= {"sandbox_success_rate": 1.0, "polls_per_s_max": POLLS_PER_S}
     results = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine}

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PHASES = {"warm_up", "aws_calls", "closed_loop", "open_loop", "create_to_completed"}
+PHASES = {"warm_up", "aws_calls", "closed_loop", "open_loop", "create_to_completed", "webhooks"}
 
 
 def by_service(calls: dict[str, int]) -> Counter:
@@ -19,7 +19,7 @@ def by_service(calls: dict[str, int]) -> Counter:
 
 def test_bench_runs_every_phase_without_errors_within_the_aws_call_budget(tmp_path):
     out = tmp_path / "r.json"
-    argv = ["--duration", "2", "--concurrency", "4", "--rate", "20", "--out", str(out)]
+    argv = ["--duration", "2", "--concurrency", "4", "--rate", "20", "--webhooks", "16", "--out", str(out)]
     bench = subprocess.run(
         [sys.executable, "-m", "payflow.devstack.bench", *argv],
         cwd=REPO,
@@ -43,6 +43,10 @@ def test_bench_runs_every_phase_without_errors_within_the_aws_call_budget(tmp_pa
     done = phases["create_to_completed"]
     assert done["sampled"] == 4 and done["completed"] == 4, done
     assert done["failed"] == 0 and done["unfinished"] == 0, done
+
+    hooks = phases["webhooks"]
+    assert hooks["deliveries"] == 16 and hooks["alone_per_s"] > 0 and hooks["beside_dead_per_s"] > 0, hooks
+    assert hooks["dead_endpoint_attempts"] >= 1, hooks
 
     calls = phases["aws_calls"]
     assert {name: calls[name]["status"] for name in calls} == {
