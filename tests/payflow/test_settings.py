@@ -117,3 +117,29 @@ def test_celery_routes_tasks_to_their_queues():
 def test_manage_py_defaults_to_local_settings_with_no_environment():
     result = manage("diffsettings", "--all", env={})
     assert "AWS_ENDPOINT_URL = 'http://127.0.0.1:4566'" in result.stdout
+
+
+def test_production_refuses_webhooks_to_metadata_private_and_loopback_addresses():
+    code = (
+        "from payflow.errors import ApplicationError\n"
+        "from webhooks.urls_check import webhook_url_check\n"
+        "for url in ('http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/hook',\n"
+        "            'https://localhost/hook', 'https://[::1]/hook'):\n"
+        "    try:\n"
+        "        webhook_url_check(url)\n"
+        "    except ApplicationError as error:\n"
+        "        print('refused', error.code, error.status)\n"
+        "    else:\n"
+        "        print('allowed', url)\n"
+    )
+    result = manage("shell", "-c", code, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    answers = [line for line in result.stdout.splitlines() if line.startswith(("refused", "allowed"))]
+    assert answers == ["refused url_not_allowed 400"] * 4
+
+
+def test_a_webhook_attempt_must_fit_in_a_task_and_a_countdown_in_the_visibility_timeout():
+    with pytest.raises(ImproperlyConfigured, match="WEBHOOK_TIMEOUT_SECONDS"):
+        aws_dependent_settings(primitives(WEBHOOK_TIMEOUT_SECONDS=100, CELERY_TASK_SOFT_TIME_LIMIT=100))
+    with pytest.raises(ImproperlyConfigured, match="WEBHOOK_COUNTDOWN_MAX_SECONDS"):
+        aws_dependent_settings(primitives(WEBHOOK_COUNTDOWN_MAX_SECONDS=60))
