@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -56,7 +56,7 @@ class MerchantAdmin(admin.ModelAdmin):
     def balance(self, merchant):
         amounts = balances_available(merchant_id=merchant.id)
         shown = ", ".join(f"{format_minor_units(a, c)} {c}" for c, a in sorted(amounts.items())) or "none"
-        url = reverse("admin:merchants_merchant_top_up", args=[merchant.pk])
+        url = reverse("admin:merchants_merchant_top_up", args=[quote(merchant.pk)])
         return format_html('{} — <a href="{}">top up</a>', shown, url)
 
     def get_urls(self):
@@ -94,7 +94,7 @@ class MerchantAdmin(admin.ModelAdmin):
                     single_object=True,
                 )
                 self.message_user(request, message, messages.SUCCESS)
-                return redirect(reverse("admin:merchants_merchant_change", args=[merchant.pk]))
+                return redirect(reverse("admin:merchants_merchant_change", args=[quote(merchant.pk)]))
         balances = [
             (currency, format_minor_units(amount, currency))
             for currency, amount in sorted(balances_available(merchant_id=merchant.id).items())

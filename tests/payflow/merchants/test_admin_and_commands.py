@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -33,7 +34,7 @@ def test_operators_issue_a_key_from_the_merchant_page_and_see_it_once(admin_clie
     text = response.content.decode()
     secret = text.split("<code>")[1].split("</code>")[0]
     assert api_key_identity(secret=secret)["merchant_id"] == merchant.id
-    page = admin_client.get(f"/admin/merchants/merchant/{merchant.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/merchants/merchant/{quote(merchant.pk)}/change/").content.decode()
     assert secret not in page and secret[:12] in page
 
 
@@ -60,7 +61,7 @@ def test_operators_top_up_a_balance_and_the_admin_log_says_who(admin_client, mer
 
     from payflow.balances.selectors import balances_available, ledger_entries
 
-    url = f"/admin/merchants/merchant/{merchant.pk}/top-up/"
+    url = f"/admin/merchants/merchant/{quote(merchant.pk)}/top-up/"
     assert admin_client.get(url).status_code == 200
     response = admin_client.post(url, {"currency": "usd", "amount": "2500.00", "note": "prefund"})
     assert response.status_code == 302
@@ -68,13 +69,14 @@ def test_operators_top_up_a_balance_and_the_admin_log_says_who(admin_client, mer
     (entry,) = ledger_entries(merchant_id=merchant.id, currency="USD")
     assert (entry.kind, int(entry.amount), entry.description) == ("top_up", 250000, "by admin: prefund")
     assert LogEntry.objects.get().change_message == "Credited 2500.00 USD: prefund"
-    page = admin_client.get(f"/admin/merchants/merchant/{merchant.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/merchants/merchant/{quote(merchant.pk)}/change/").content.decode()
     assert "2500.00 USD" in page
 
 
 def test_a_top_up_with_a_bad_amount_shows_the_error(admin_client, merchant, aws):
     response = admin_client.post(
-        f"/admin/merchants/merchant/{merchant.pk}/top-up/", {"currency": "JPY", "amount": "1.5", "note": "x"}
+        f"/admin/merchants/merchant/{quote(merchant.pk)}/top-up/",
+        {"currency": "JPY", "amount": "1.5", "note": "x"},
     )
     assert response.status_code == 200
     assert "JPY amounts have no decimal places." in response.content.decode()
@@ -84,6 +86,15 @@ def test_staff_without_the_permission_cannot_top_up(client, merchant, django_use
     staff = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     client.force_login(staff)
     response = client.post(
-        f"/admin/merchants/merchant/{merchant.pk}/top-up/", {"currency": "USD", "amount": "1"}
+        f"/admin/merchants/merchant/{quote(merchant.pk)}/top-up/", {"currency": "USD", "amount": "1"}
     )
     assert response.status_code == 403
+
+
+def test_the_top_up_page_opens_for_an_id_the_admin_must_escape(admin_client, aws):
+    """Admin URLs escape ids ("_5D" would read as "]"); a merchant id like this one must still work."""
+    merchant = Merchant.objects.create(id="mch_5DarIlG1cmIE65M9raDMykGM", name="Escaped Ltd")
+    page = admin_client.get(f"/admin/merchants/merchant/{quote(merchant.pk)}/change/").content.decode()
+    link = f"/admin/merchants/merchant/{quote(merchant.pk)}/top-up/"
+    assert link in page
+    assert admin_client.get(link).status_code == 200
