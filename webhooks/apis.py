@@ -205,8 +205,8 @@ class WebhookEndpointViewSet(MerchantViewSet):
     def partial_update(self, request, pk=None):
         serializer = EndpointUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint_update(endpoint=self._endpoint(pk), **serializer.validated_data)
-        return Response(endpoint_representation(self._endpoint(pk)))
+        endpoint = endpoint_update(endpoint=self._endpoint(pk), **serializer.validated_data)
+        return Response(endpoint_representation(endpoint))
 
     def destroy(self, request, pk=None):
         endpoint_delete(endpoint=self._endpoint(pk))
@@ -215,8 +215,8 @@ class WebhookEndpointViewSet(MerchantViewSet):
     @action(detail=True, methods=["post"])
     def rotate_secret(self, request, pk=None):
         def rotate(claim):
-            endpoint_rotate_secret(endpoint=self._endpoint(pk))
-            return 200, endpoint_representation(self._endpoint(pk), reveal_secret=True)
+            endpoint = endpoint_rotate_secret(endpoint=self._endpoint(pk))
+            return 200, endpoint_representation(endpoint, reveal_secret=True)
 
         return idempotent_response(request, merchant_id=self.merchant_id, work=rotate)
 
