@@ -18,6 +18,7 @@ from django.conf import settings
 from pynamodb.exceptions import PutError
 
 from payflow.aws.clients import aws_client
+from payflow.aws.dynamodb import condition_failed
 from payflow.ids import random_token
 from payments.tables import ProviderCharge
 
@@ -103,7 +104,7 @@ def payout_send(
     try:
         record.save(condition=ProviderCharge.key.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         record = ProviderCharge.get(record.key, consistent_read=True)
     if record.outcome != "succeeded":

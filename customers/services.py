@@ -13,6 +13,7 @@ from payflow.audit.services import audit_record_new
 from payflow.aws.clients import aws_client
 from payflow.aws.dynamodb import (
     cancellation_codes,
+    condition_failed,
     conditions_failed,
     transact_write,
     transact_write_retrying,
@@ -367,7 +368,7 @@ def disbursement_notify(*, disbursement_id: str) -> bool:
             condition=Disbursement.notified.does_not_exist() | (Disbursement.notified != disbursement.status),
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise
     try:

@@ -29,7 +29,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from pynamodb.exceptions import PutError, UpdateError
 
-from payflow.aws.dynamodb import transact_write
+from payflow.aws.dynamodb import condition_failed, transact_write
 from payflow.balances.services import balance_credit_in
 from payflow.events.services import event_record
 from payflow.money import currency_exponent, format_minor_units, round_half_even_minor
@@ -103,7 +103,7 @@ def _open(*, merchant_id: str, currency: str, day: date) -> Settlement:
     try:
         settlement.save(condition=Settlement.id.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         settlement = Settlement.get(settlement_id, consistent_read=True)
         if settlement.status == COMPLETED:
@@ -125,7 +125,7 @@ def _mark_payment(payment: Payment, settlement_id: str) -> bool:
             condition=Payment.settlement_id.does_not_exist(),
         )
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         return False  # settled by a concurrent run
     return True
@@ -142,7 +142,7 @@ def _mark_refund(refund: Refund, settlement_id: str) -> bool:
             condition=Refund.settlement_id.does_not_exist(),
         )
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         return False
     return True

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.transactions import TransactWrite
 
+from payflow.aws.dynamodb import condition_failed
 from payflow.errors import ApplicationError, ErrorCode
 
 from .tables import IdempotencyRecord
@@ -45,10 +46,6 @@ def request_fingerprint(*, method: str, path: str, data) -> str:
     canonical = json.dumps([method, path, data], sort_keys=True, default=str, separators=(",", ":"))
     key = hashlib.sha256(b"payflow-idempotency:" + settings.SECRET_KEY.encode()).digest()
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
-
-
-def _conditional_failure(exc: PutError | UpdateError | DeleteError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
 def idempotency_claim(*, merchant_id: str, key: str, fingerprint: str) -> IdempotencyClaim | IdempotentReplay:
@@ -81,7 +78,7 @@ def idempotency_claim(*, merchant_id: str, key: str, fingerprint: str) -> Idempo
         record.save(condition=condition)
         return claim
     except PutError as exc:
-        if not _conditional_failure(exc):
+        if not condition_failed(exc):
             raise
 
     existing = IdempotencyRecord.get(record_key, consistent_read=True)
@@ -134,5 +131,5 @@ def idempotency_release(*, claim: IdempotencyClaim) -> None:
     try:
         IdempotencyRecord(claim.record_key).delete(condition=_held_condition(claim))
     except DeleteError as exc:
-        if not _conditional_failure(exc):
+        if not condition_failed(exc):
             raise

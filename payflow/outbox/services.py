@@ -6,6 +6,8 @@ from celery import current_app
 from django.conf import settings
 from pynamodb.exceptions import UpdateError
 
+from payflow.aws.dynamodb import condition_failed
+
 from .tables import OutboxEntry
 
 logger = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ def outbox_sweep() -> int:
                     condition=OutboxEntry.ref.exists(),
                 )
             except UpdateError as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
+                if condition_failed(exc):
                     continue  # finished meanwhile
                 raise
             logger.warning("outbox: re-publishing %s for %s", entry.task, entry.object_id)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from pynamodb.exceptions import PutError
 
+from payflow.aws.dynamodb import condition_failed
 from payflow.ids import random_token
 
 from ..tables import ProviderCharge
@@ -147,7 +148,7 @@ class SandboxProvider(Provider):
         try:
             record.save(condition=ProviderCharge.key.does_not_exist())
         except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise ProviderTimeout(f"{self.name} could not be reached.") from exc
             record = ProviderCharge.get(key, consistent_read=True)
             if (record.amount, record.currency) != (amount, currency):
