@@ -43,7 +43,7 @@ class CustomerCreateInput(StrictSerializer):
     customer_id = serializers.CharField(
         max_length=255, required=False, help_text="Your own reference; unique."
     )
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     name = serializers.CharField(max_length=200, required=False)
     metadata = _metadata_field(required=False)
     idempotency_key = serializers.CharField(max_length=255, required=False)
@@ -58,7 +58,7 @@ class CustomerCreateInput(StrictSerializer):
 
 
 class CustomerUpdateInput(StrictSerializer):
-    email = serializers.EmailField(required=False)
+    email = serializers.EmailField(max_length=254, required=False)
     name = serializers.CharField(max_length=200, required=False)
     metadata = _metadata_field(required=False)
 
@@ -80,9 +80,9 @@ class CustomerOutput(serializers.Serializer):
 class DisbursementCreateInput(StrictSerializer):
     customer_id = serializers.CharField(max_length=255, help_text="cus_… or your own customer_id.")
     amount = AmountField()
-    currency = serializers.CharField()
+    currency = serializers.CharField(max_length=3)
     method = serializers.ChoiceField(choices=METHODS)
-    email = serializers.EmailField(required=False, help_text="Default: the customer's email.")
+    email = serializers.EmailField(max_length=254, required=False, help_text="Default: the customer's email.")
     description = serializers.CharField(max_length=1000, required=False)
     metadata = _metadata_field(
         required=False,

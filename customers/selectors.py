@@ -26,6 +26,28 @@ def customer_get(*, merchant_id: str, customer_id: str) -> Customer:
     return owned_get(Customer, customer_id, merchant_id=merchant_id, noun="customer", consistent=True)
 
 
+def customer_find(customer_id: str) -> Customer | None:
+    """A customer of any merchant, by PayFlow's id (``cus_…``): the operators' view."""
+    try:
+        customer = Customer.get(customer_id)
+    except Customer.DoesNotExist:
+        return None
+    return customer if customer.target is None else None  # not a reference item
+
+
+def customer_search(*, term: str, merchant_id: str | None = None) -> list[Customer]:
+    """The customer whose id is ``term``, or, with a merchant, whose merchant's own ``customer_id`` is."""
+    customer = customer_find(term)
+    if customer is None and merchant_id is not None:
+        try:
+            customer = customer_get(merchant_id=merchant_id, customer_id=term)
+        except ApplicationError:
+            customer = None
+    if customer is None or merchant_id not in (None, customer.merchant_id):
+        return []
+    return [customer]
+
+
 def customer_list(*, merchant_id: str, limit: int = 10, starting_after: str | None = None) -> Page:
     return query_page(
         Customer.by_merchant, "merchant_id", merchant_id, limit=limit, starting_after=starting_after
@@ -34,6 +56,14 @@ def customer_list(*, merchant_id: str, limit: int = 10, starting_after: str | No
 
 def disbursement_get(*, merchant_id: str, disbursement_id: str) -> Disbursement:
     return owned_get(Disbursement, disbursement_id, merchant_id=merchant_id, noun="disbursement")
+
+
+def disbursement_find(disbursement_id: str) -> Disbursement | None:
+    """A disbursement of any merchant, by id: the operators' view."""
+    try:
+        return Disbursement.get(disbursement_id)
+    except Disbursement.DoesNotExist:
+        return None
 
 
 def disbursement_list(

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from payflow.events.apis import EventDetailApi, EventsApi
 from payflow.observability.apis import HealthApi
+from payflow.observability.views import metrics_view
 
 urlpatterns = [
     path("v1/health", HealthApi.as_view(), name="health"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("v1/", include("customers.urls")),
     path("v1/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler400 = "payflow.errors.handlers.bad_request"

@@ -11,6 +11,7 @@ from payflow.api import (
     ERROR,
     IDEMPOTENCY_HEADER,
     AmountField,
+    JsonBooleanField,
     ListQuery,
     MerchantApi,
     StrictSerializer,
@@ -61,7 +62,7 @@ class PaymentCreateInput(StrictSerializer):
     amount = AmountField(
         help_text='In major units: "250.00" (or a JSON number). Never more decimals than the currency has.'
     )
-    currency = serializers.CharField(help_text="ISO 4217, e.g. CAD.")
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. CAD.")
     type = serializers.ChoiceField(choices=PAYMENT_TYPES)
     description = serializers.CharField(max_length=1000, required=False, allow_null=True, allow_blank=True)
     merchant = serializers.CharField(
@@ -75,7 +76,7 @@ class PaymentCreateInput(StrictSerializer):
         f"({', '.join(sorted(TEST_OUTCOMES))}).",
     )
     card = CardInput(required=False, help_text="Required for type card; refused otherwise. Never stored.")
-    capture = serializers.BooleanField(
+    capture = JsonBooleanField(
         default=True, help_text="false: only authorize now; capture later with /capture (or cancel)."
     )
     idempotency_key = serializers.CharField(

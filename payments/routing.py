@@ -1,7 +1,8 @@
 """Rule-based provider routing.
 
-Rules are data (``PAYMENTS_ROUTING_RULES``): the first rule whose conditions
-all hold picks the provider; otherwise ``PAYMENTS_DEFAULT_PROVIDER``. The other
+Rules are data: the merchant's own (set by operators), then
+``PAYMENTS_ROUTING_RULES``; the first rule whose conditions all hold picks the
+provider; otherwise ``PAYMENTS_DEFAULT_PROVIDER``. The other
 providers of ``PAYMENTS_PROVIDER_FALLBACKS`` follow in order, for when the
 chosen one is definitely unavailable. The decision is stored on the payment.
 """
@@ -50,13 +51,17 @@ def _matches(rule: dict, *, amount: Decimal, currency: str, payment_type: str) -
     return "; ".join(reasons)
 
 
-def payment_route(*, amount: int, currency: str, payment_type: str) -> RoutingDecision:
+def payment_route(
+    *, amount: int, currency: str, payment_type: str, merchant_rules: list[dict] = ()
+) -> RoutingDecision:
     major = Decimal(format_minor_units(amount, currency))
     chosen, rule_name, reason = settings.PAYMENTS_DEFAULT_PROVIDER, "default", "no rule matched"
-    for rule in settings.PAYMENTS_ROUTING_RULES:
+    rules = [(rule, "merchant rule: ") for rule in merchant_rules]
+    rules += [(rule, "") for rule in settings.PAYMENTS_ROUTING_RULES]
+    for rule, source in rules:
         why = _matches(rule, amount=major, currency=currency, payment_type=payment_type)
         if why is not None:
-            chosen, rule_name, reason = rule["provider"], rule["name"], why
+            chosen, rule_name, reason = rule["provider"], rule["name"], source + (why or "matches everything")
             break
     fallbacks = [name for name in settings.PAYMENTS_PROVIDER_FALLBACKS if name != chosen]
     return RoutingDecision(provider=chosen, rule=rule_name, reason=reason, fallbacks=fallbacks)

@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from payflow.audit.services import audit_record_new
-from payflow.aws.dynamodb import cancellation_codes, transact_write, transact_write_retrying
+from payflow.aws.dynamodb import cancellation_codes, condition_failed, transact_write, transact_write_retrying
 from payflow.errors import ApplicationError, ErrorCode
-from payflow.events.services import event_new, event_record, event_write
+from payflow.events.services import EVENT_TYPES, event_new, event_record, event_write
 from payflow.idempotency.services import IdempotencyClaim, idempotency_complete_in
 from payflow.ids import new_id
+from payflow.merchants.selectors import merchant_routing_rules
 from payflow.money import amount_to_minor, format_minor_units
+from payflow.observability.logs import log_context_bind
+from payflow.observability.metrics import payment_status_record
 from payflow.outbox.services import outbox_entry_new, outbox_entry_ref, outbox_publish
 
 from .cards import CardDetails
@@ -47,6 +50,7 @@ SETTLED_BY_WORKER = frozenset({AUTHORIZED, COMPLETED, FAILED, CANCELED, PARTIALL
 TRANSITIONS = {
     PENDING: {PROCESSING, CANCELED},
     PROCESSING: {PROCESSING, AUTHORIZED, COMPLETED, FAILED},
+    FAILED: {PENDING},  # an operator's retry
     AUTHORIZED: {COMPLETED, CANCELED},
     COMPLETED: {PARTIALLY_REFUNDED, REFUNDED},
     PARTIALLY_REFUNDED: {PARTIALLY_REFUNDED, REFUNDED, COMPLETED},
@@ -87,11 +91,18 @@ def payment_create(
     """
     now = _now()
     payment_id = new_id("pay")
-    routing = payment_route(amount=amount, currency=currency, payment_type=payment_type)
+    log_context_bind(payment_id=payment_id)
+    routing = payment_route(
+        amount=amount,
+        currency=currency,
+        payment_type=payment_type,
+        merchant_rules=merchant_routing_rules(merchant_id=merchant_id),
+    )
     payment = Payment(
         payment_id,
         merchant_id=merchant_id,
         created_key=created_key(now, payment_id),
+        created_day=now.date().isoformat(),
         merchant_status=f"{merchant_id}#{PENDING}",
         merchant_customer=f"{merchant_id}#{customer_id}" if customer_id else None,
         amount=amount,
@@ -132,6 +143,7 @@ def payment_create(
             idempotency_complete_in(transaction, claim=claim, status=201, body=body)
     if claim is not None:
         claim.completed = True
+    payment_status_record(status=PENDING, amount=amount, currency=currency)
     outbox_publish(task=PROCESS_TASK, object_id=payment_id)
     return payment, body
 
@@ -145,11 +157,13 @@ def _transition(
     changes: dict | None = None,
     condition=None,
     finish_outbox: bool = False,
+    start_outbox: bool = False,
 ) -> None:
     """Move the payment to ``to_status`` with ``changes`` (None removes), if nobody moved it first.
 
-    The update, its audit record and (on a status change) its event are one
-    transaction; the event carries the payment as it is after the change.
+    The update, its audit record and (on a status change to a status merchants
+    are told about) its event are one transaction; the event carries the
+    payment as it is after the change. ``start_outbox`` queues processing.
     """
     if to_status not in TRANSITIONS.get(payment.status, ()):
         raise ApplicationError(
@@ -169,7 +183,7 @@ def _transition(
     ]
     actions.append(Payment.merchant_status.set(f"{payment.merchant_id}#{to_status}"))
     event = None
-    if to_status != from_status:
+    if to_status != from_status and f"payment.{to_status}" in EVENT_TYPES:
         event = event_new(
             merchant_id=payment.merchant_id,
             type=f"payment.{to_status}",
@@ -196,6 +210,8 @@ def _transition(
             event_write(transaction, event)
         if finish_outbox:
             transaction.delete(outbox_entry_ref(task=PROCESS_TASK, object_id=payment.id))
+        if start_outbox:
+            transaction.save(outbox_entry_new(task=PROCESS_TASK, object_id=payment.id))
 
     try:
         transact_write_retrying(write)
@@ -206,6 +222,21 @@ def _transition(
             raise TransitionConflict(payment.id) from exc
         raise
     payment.merchant_status = f"{payment.merchant_id}#{to_status}"
+    logger.info(
+        "payment %s: %s -> %s by %s",
+        payment.id,
+        from_status,
+        to_status,
+        actor,
+        extra={"payment_id": payment.id, "merchant_id": payment.merchant_id, "to_status": to_status},
+    )
+    if to_status != from_status:
+        payment_status_record(
+            status=to_status,
+            amount=payment.amount,
+            currency=payment.currency,
+            outcome_of_processing=from_status == PROCESSING,
+        )
 
 
 @dataclass(frozen=True)
@@ -267,7 +298,7 @@ def _charge(payment: Payment) -> RetryLater | None:
         )
         call = provider.charge if payment.capture else provider.authorize
         try:
-            result = call(request, idempotency_key=payment.id)
+            result = call(request, idempotency_key=provider_key(payment))
         except ProviderDecline as decline:
             return _finish(payment, FAILED, reason=decline.code, failure=decline)
         except ProviderUnavailable as unavailable:
@@ -388,7 +419,7 @@ def payment_capture(*, payment: Payment, amount: int | None = None, actor: str =
         )
     try:
         provider_get(payment.provider).capture(
-            amount=amount, currency=payment.currency, idempotency_key=payment.id
+            amount=amount, currency=payment.currency, idempotency_key=provider_key(payment)
         )
     except ProviderDecline as decline:
         raise _not_capturable(payment, decline.message) from None
@@ -415,7 +446,7 @@ def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer", a
             param="id",
         )
     if payment.status == AUTHORIZED:
-        provider_get(payment.provider).void(idempotency_key=payment.id)
+        provider_get(payment.provider).void(idempotency_key=provider_key(payment))
     now = _now()
     try:
         _transition(
@@ -432,6 +463,72 @@ def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer", a
             f"Payment {payment.id} changed meanwhile and can no longer be canceled.",
             param="id",
         ) from None
+    return payment
+
+
+# Declines the issuer gives for good: card network rules forbid reattempting them.
+FINAL_DECLINES = frozenset({"lost_card", "stolen_card", "expired_card", "idempotency_mismatch"})
+
+
+def provider_key(payment: Payment) -> str:
+    """The idempotency key of the payment's charge at its provider.
+
+    An operator's retry is a new charge attempt, so it needs a new key: with
+    the old one the provider would answer with the recorded failure.
+    """
+    retries = int(payment.retries or 0)
+    return payment.id if retries == 0 else f"{payment.id}-retry-{retries}"
+
+
+def payment_retry(*, payment: Payment, actor: str, reason: str) -> Payment:
+    """Send a failed payment through routing again, as a new charge attempt.
+
+    The payment goes back to pending with its failure cleared and its primary
+    provider, and is queued as a new payment is (outbox, then the task).
+    """
+    if payment.status != FAILED:
+        raise ApplicationError(
+            ErrorCode.PAYMENT_NOT_RETRYABLE,
+            f"Payment {payment.id} is {payment.status}; only a failed payment can be retried.",
+            param="id",
+        )
+    if payment.failure_code in FINAL_DECLINES:
+        raise ApplicationError(
+            ErrorCode.PAYMENT_NOT_RETRYABLE,
+            f"Payment {payment.id} was declined for good ({payment.failure_code}); "
+            "card networks forbid retrying it.",
+            param="id",
+        )
+    retries = int(payment.retries or 0)
+    if retries >= settings.PAYMENTS_OPERATOR_RETRY_LIMIT:
+        raise ApplicationError(
+            ErrorCode.PAYMENT_NOT_RETRYABLE,
+            f"Payment {payment.id} was retried {retries} times already, the most allowed.",
+            param="id",
+        )
+    try:
+        _transition(
+            payment,
+            PENDING,
+            actor=actor,
+            reason=f"retried: {reason}",
+            changes={
+                "retries": retries + 1,
+                "provider": payment.routing["provider"],
+                "failure_code": None,
+                "failure_message": None,
+                "lease_until": None,
+            },
+            condition=Payment.attempts == payment.attempts,
+            start_outbox=True,
+        )
+    except TransitionConflict:
+        raise ApplicationError(
+            ErrorCode.PAYMENT_NOT_RETRYABLE,
+            f"Payment {payment.id} changed meanwhile; look at it again.",
+            param="id",
+        ) from None
+    outbox_publish(task=PROCESS_TASK, object_id=payment.id)
     return payment
 
 
@@ -554,6 +651,7 @@ def refund_create(
             )
         now = _now()
         refund_id = new_id("re")
+        log_context_bind(payment_id=payment.id, refund_id=refund_id)
         refund = Refund(
             refund_id,
             merchant_id=merchant_id,
@@ -617,6 +715,7 @@ def refund_process(*, refund_id: str) -> None:
     except Refund.DoesNotExist:
         logger.error("refund %s does not exist; nothing to process", refund_id)
         return
+    log_context_bind(payment_id=refund.payment_id)
     if refund.status != PENDING:
         return
     try:
@@ -725,3 +824,20 @@ def _refund_fail(refund: Refund, decline: ProviderDecline) -> None:
             raise
         return
     raise RuntimeError(f"could not release refund {refund.id}: the payment kept changing")
+
+
+def payment_days_backfill() -> int:
+    """Set ``created_day`` on payments that predate it; a maintenance Scan, never on a request path."""
+    updated = 0
+    for payment in Payment.scan(Payment.created_day.does_not_exist()):
+        try:
+            payment.update(
+                actions=[Payment.created_day.set(payment.created_at.date().isoformat())],
+                condition=Payment.created_day.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            continue
+        updated += 1
+    return updated

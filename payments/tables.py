@@ -14,6 +14,9 @@ Access patterns, each a key or index query (never a Scan):
 - the items of a settlement ............... payments|refunds.by-settlement: settlement_id, money_key
 - a merchant's settlements ................ settlements.by-merchant; unfinished runs: settlements.by-status
 - payments in one status, oldest first .. payments.by-status: status, created_key
+- all payments of a day (operators) ...... payments.by-day: created_day, created_key
+- a payment by the merchant's idempotency
+  key or the provider's reference ........ payments.by-idempotency-key, by-provider-reference (sparse)
 - a provider's record of one charge ...... provider-charges: GetItem/conditional Put(key)
 """
 
@@ -74,6 +77,39 @@ class ByStatus(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class ByDay(GlobalSecondaryIndex):
+    """Across merchants and statuses, one UTC day per partition: the operators' newest-first list."""
+
+    class Meta:
+        index_name = "by-day"
+        projection = AllProjection()
+
+    created_day = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByIdempotencyKey(GlobalSecondaryIndex):
+    """Sparse: operators' exact search. Keys are unique per merchant only, so this may find several."""
+
+    class Meta:
+        index_name = "by-idempotency-key"
+        projection = AllProjection()
+
+    idempotency_key = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByProviderReference(GlobalSecondaryIndex):
+    """Sparse: operators' exact search by the provider's reference of the charge."""
+
+    class Meta:
+        index_name = "by-provider-reference"
+        projection = AllProjection()
+
+    provider_reference = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 class Unsettled(GlobalSecondaryIndex):
     """Sparse: captured (or completed, for refunds) and not yet settled, per merchant."""
 
@@ -102,6 +138,7 @@ class Payment(Model):
     id = UnicodeAttribute(hash_key=True)
     merchant_id = UnicodeAttribute()
     created_key = UnicodeAttribute()
+    created_day = UnicodeAttribute(null=True)  # "YYYY-MM-DD" of created_at
     merchant_status = UnicodeAttribute()
     merchant_customer = UnicodeAttribute(null=True)
 
@@ -132,6 +169,7 @@ class Payment(Model):
     routing = MapAttribute()
     provider_reference = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
+    retries = NumberAttribute(default=0)  # by operators, after the payment failed
     failure_code = UnicodeAttribute(null=True)
     failure_message = UnicodeAttribute(null=True)
     # What the sandbox provider will answer (test cards, metadata["test_outcome"]).
@@ -147,6 +185,9 @@ class Payment(Model):
     by_merchant_status = ByMerchantStatus()
     by_merchant_customer = ByMerchantCustomer()
     by_status = ByStatus()
+    by_day = ByDay()
+    by_idempotency_key = ByIdempotencyKey()
+    by_provider_reference = ByProviderReference()
     unsettled = Unsettled()
     by_settlement = BySettlement()
 

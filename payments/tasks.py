@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -25,9 +25,16 @@ def process_refund_task(refund_id: str) -> None:
     refund_process(refund_id=refund_id)
 
 
-@shared_task(name="payments.tasks.settle_previous_day_task", ignore_result=True)
-def settle_previous_day_task() -> None:
+@shared_task(name="payments.tasks.settle_day_task", ignore_result=True)
+def settle_day_task(day: str) -> None:
+    """Settle ``day`` (YYYY-MM-DD) for every merchant: beat's run for yesterday, operators' for any day."""
     from payflow.merchants.models import Merchant
 
-    day = datetime.now(UTC).date() - timedelta(days=1)
-    settlement_run(day=day, merchant_ids=list(Merchant.objects.values_list("id", flat=True)))
+    settlement_run(
+        day=date.fromisoformat(day), merchant_ids=list(Merchant.objects.values_list("id", flat=True))
+    )
+
+
+@shared_task(name="payments.tasks.settle_previous_day_task", ignore_result=True)
+def settle_previous_day_task() -> None:
+    settle_day_task((datetime.now(UTC).date() - timedelta(days=1)).isoformat())

@@ -24,13 +24,16 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Before the admin: its templates extend and override the admin's.
+    "payflow.console",
+    "payflow.console.site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -50,7 +53,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "payflow.observability.middleware.RequestIdMiddleware",
+    "payflow.observability.middleware.ApiMetricsMiddleware",
+    "payflow.ratelimit.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer: a preflight gets its CORS headers (API paths only).
+    "corsheaders.middleware.CorsMiddleware",
+    # After CORS, so a browser can read the 413.
+    "payflow.api.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,6 +134,8 @@ PAYMENTS_PROVIDER_FALLBACKS = ["mock", "razorpay_mock", "cashfree_mock"]
 PAYMENTS_MAX_AMOUNT_MINOR = 99_999_999_999
 PAYMENTS_MAX_RETRIES = env.int("PAYMENTS_MAX_RETRIES", default=3)
 PAYMENTS_RETRY_BACKOFF_SECONDS = env.float("PAYMENTS_RETRY_BACKOFF_SECONDS", default=2.0)
+# How often operators may retry a failed payment (card networks limit reattempts).
+PAYMENTS_OPERATOR_RETRY_LIMIT = env.int("PAYMENTS_OPERATOR_RETRY_LIMIT", default=3)
 # Sandbox providers: share of payments without a test outcome that succeed,
 # and a factor on their simulated latency (0 = none).
 PAYMENTS_SANDBOX_SUCCESS_RATE = env.float("PAYMENTS_SANDBOX_SUCCESS_RATE", default=0.85)
@@ -210,15 +222,33 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 
+# --- CORS ----------------------------------------------------------------------
+# Browsers may call the API only from these origins (the dashboard's own, by
+# default); merchants' servers do not need CORS. Never with cookies.
+CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/v1/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = (
+    "X-Request-ID",
+    "Idempotent-Replayed",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Retry-After",
+)
+CORS_PREFLIGHT_MAX_AGE = 600
+
 # --- Django REST framework and the OpenAPI document -------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["payflow.ratelimit.throttling.ApiKeyThrottle"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["payflow.auth.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["payflow.money.parsers.DecimalJSONParser"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "payflow.errors.handlers.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "payflow.api.schema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PayFlow API",
@@ -234,6 +264,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "payflow.errors.schema.document_errors",
+        "payflow.api.schema.document_parameters",
     ],
 }
 
@@ -254,9 +285,39 @@ SQS_PREDEFINED_QUEUES = env.bool("SQS_PREDEFINED_QUEUES", default=False)
 SQS_QUEUE_URL_BASE = env.str("SQS_QUEUE_URL_BASE", default=None)
 AWS_CALL_TIMEOUT_SECONDS = env.float("AWS_CALL_TIMEOUT_SECONDS", default=5.0)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.5)
+# Bearer token for /v1/health?deep=1 and /metrics besides an operator's admin session
+# (for probes and scrapers). Empty: sessions only.
+OPERATIONS_TOKEN = env.str("PAYFLOW_OPERATIONS_TOKEN", default="")
+# Request bodies of /v1/: bytes (413 beyond), nesting depth and keys plus array items in all.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+API_MAX_URL_BYTES = env.int("API_MAX_URL_BYTES", default=8 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=10)
+API_MAX_JSON_ITEMS = env.int("API_MAX_JSON_ITEMS", default=1000)
+# A Celery worker on a host without a web server serves /metrics on this port
+# (0: off), to callers with OPERATIONS_TOKEN, which must then be set.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+if WORKER_METRICS_PORT and not OPERATIONS_TOKEN:
+    raise ImproperlyConfigured("WORKER_METRICS_PORT needs PAYFLOW_OPERATIONS_TOKEN: metrics are not public.")
+if WORKER_METRICS_PORT and not env.str("PROMETHEUS_MULTIPROC_DIR", default=""):
+    # prometheus_client reads it itself; without it a prefork worker's children count alone.
+    raise ImproperlyConfigured("WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (the image sets it).")
+# Each API key's token bucket: requests per second sustained, and at once.
+# A merchant's own figures (set in the admin) win. The buckets live in Redis
+# when REDIS_URL is set, else in a SQLite file every local process shares.
+RATE_LIMIT_PER_SECOND = env.int("RATE_LIMIT_PER_SECOND", default=100)
+RATE_LIMIT_BURST = env.int("RATE_LIMIT_BURST", default=200)
+RATE_LIMIT_STORE_URL = env.str(
+    "RATE_LIMIT_STORE_URL",
+    default=env.str("REDIS_URL", default="") or f"sqlite:///{BASE_DIR / '.state' / 'ratelimit.sqlite3'}",
+)
+
+# How often each process writes its dashboard counters (0: only when told to, as in unit tests).
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=10.0)
 
 # --- Celery --------------------------------------------------------------------
 CELERY_TASK_SERIALIZER = "json"
+# Workers and beat log through LOGGING above (JSON, scrubbed), not Celery's own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
@@ -289,13 +350,21 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SQS_WAIT_TIME_SECONDS = env.int("SQS_WAIT_TIME_SECONDS", default=10)
 SQS_POLLING_INTERVAL = env.float("SQS_POLLING_INTERVAL", default=0.01)
 
+# One JSON object a line (timestamp, level, logger, event, request_id, merchant_id,
+# payment_id, task …), secrets scrubbed: payflow/observability/logs.py.
+# LOG_FORMAT=plain gives one readable line instead, scrubbed the same way.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "payflow.observability.logs.JsonFormatter"},
+        "plain": {
+            "()": "payflow.observability.logs.ScrubbingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "botocore": {"level": "WARNING"},

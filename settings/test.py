@@ -5,6 +5,9 @@ tier points AWS_ENDPOINT_URL at an emulator it starts itself. The
 production-profile run sets DATABASE_URL (PostgreSQL) and REDIS_URL.
 """
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import aws_dependent_settings, env
 
@@ -26,6 +29,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=8)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=10)
 SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=12)
 SQS_WAIT_TIME_SECONDS = env.int("SQS_WAIT_TIME_SECONDS", default=1)
+
+# Buckets are keyed by merchant and key, so test runs can share one file.
+RATE_LIMIT_STORE_URL = env.str(
+    "RATE_LIMIT_STORE_URL",
+    default=env.str("REDIS_URL", default="")
+    or f"sqlite:///{Path(tempfile.gettempdir()) / 'payflow-test-ratelimit.sqlite3'}",
+)
+
+# Unit tests flush the dashboard's counters themselves; end-to-end tests that
+# read the dashboard set an interval.
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=0)
 
 PAYMENTS_SANDBOX_SUCCESS_RATE = 1.0
 PAYMENTS_PROVIDER_LATENCY_SCALE = env.float("PAYMENTS_PROVIDER_LATENCY_SCALE", default=0.0)

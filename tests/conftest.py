@@ -25,6 +25,16 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_metrics():
+    """The dashboard's counters start empty in each test (unit tests flush them explicitly)."""
+    from payflow.observability.metrics import recorder
+
+    recorder.reset()
+    yield
+    recorder.reset()  # nothing left for the exit flush to send to an AWS that is gone
+
+
 @pytest.fixture
 def aws(settings):
     """moto's in-process AWS with every PayFlow resource provisioned."""
@@ -57,3 +67,19 @@ def api(api_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return client
+
+
+@pytest.fixture
+def payments_operator(db):
+    """Logged in to the console as "Operator (payments)": may look and act."""
+    from tests.console import operator
+
+    return operator("Operator (payments)")
+
+
+@pytest.fixture
+def read_only_operator(db):
+    """Logged in to the console as "Operator (read only)": may look, never act."""
+    from tests.console import operator
+
+    return operator("Operator (read only)")

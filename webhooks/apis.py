@@ -10,6 +10,7 @@ from payflow.api import (
     ERROR,
     IDEMPOTENCY_HEADER,
     PAGING,
+    JsonBooleanField,
     ListQuery,
     MerchantApi,
     MerchantViewSet,
@@ -56,10 +57,13 @@ class EndpointCreateInput(StrictSerializer):
 class EndpointUpdateInput(StrictSerializer):
     url = serializers.URLField(max_length=2048, required=False)
     enabled_events = serializers.ListField(
-        child=serializers.ChoiceField(choices=SUBSCRIBABLE), min_length=1, required=False
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE),
+        min_length=1,
+        max_length=len(SUBSCRIBABLE),
+        required=False,
     )
     description = serializers.CharField(max_length=500, required=False)
-    disabled = serializers.BooleanField(required=False)
+    disabled = JsonBooleanField(required=False)
 
 
 class EndpointOutput(serializers.Serializer):

@@ -37,6 +37,9 @@ from payflow.events.representations import event_representation
 from payflow.events.services import RETENTION, event_new, event_record
 from payflow.events.tables import Event
 from payflow.ids import new_id
+from payflow.observability.logs import log_context_bind, log_context_get
+from payflow.observability.metrics import webhook_attempt_record
+from payflow.observability.prometheus import webhook_delivery_observe
 from payflow.outbox.services import outbox_publish
 
 from .representations import endpoint_representation
@@ -49,7 +52,7 @@ from .selectors import (
 )
 from .sender import PostResult, webhook_post
 from .signing import secret_new, signature_header
-from .tables import Attempt, WebhookDelivery, WebhookEndpoint
+from .tables import FAILING, Attempt, WebhookDelivery, WebhookEndpoint
 from .urls_check import webhook_url_check
 
 logger = logging.getLogger(__name__)
@@ -243,6 +246,7 @@ def _delivery_new(
         created_at=at,
         updated_at=at,
         expires_at=RETENTION,
+        request_id=log_context_get("request_id"),
     )
 
 
@@ -456,6 +460,7 @@ def _delivery_record(
         response_body=result.response_body,
         error=result.error,
     )
+    webhook_attempt_record(succeeded=result.succeeded, status_code=result.status_code)
     scheduled = int(delivery.scheduled_attempts) + (0 if delivery.manual else 1)
     wait = None
     if result.succeeded:
@@ -481,6 +486,8 @@ def _delivery_record(
         WebhookDelivery.last_error.remove()
         if result.error is None
         else WebhookDelivery.last_error.set(result.error),
+        # In the operators' failing list until an attempt succeeds.
+        WebhookDelivery.failed_key.remove() if result.succeeded else WebhookDelivery.failed_key.set(FAILING),
     ]
     if wait is not None:
         if not _delivery_reschedule(delivery, token, wait=wait, extra=actions):
@@ -509,6 +516,7 @@ def _delivery_record(
             )
             return None
         raise
+    webhook_delivery_observe(status=status)
     log = logger.info if status == SUCCEEDED else logger.warning
     log(
         "webhook delivery %s (%s) %s: %s",
@@ -552,6 +560,10 @@ def delivery_attempt(*, delivery_id: str) -> None:
     delivery = _delivery_claim(delivery_id, token)
     if delivery is None:
         return
+    # Attempts sent later by the dispatcher still log the request id of the call that made the event.
+    log_context_bind(
+        request_id=delivery.request_id, event_id=delivery.event_id, merchant_id=delivery.merchant_id
+    )
     trigger = "manual" if delivery.manual else "scheduled"
     endpoint = endpoint_or_none(delivery.endpoint_id)
     if endpoint is None or endpoint.status != ENABLED:
@@ -698,3 +710,32 @@ def endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     # The record's update reads the delivery back as it now is.
     _delivery_record(delivery, token, result, trigger="test", final=True)
     return delivery
+
+
+def deliveries_failing_backfill() -> int:
+    """Put deliveries that failed before the ``failing`` index existed into it; returns how many.
+
+    A maintenance Scan, never on a request path. A delivery attempted while
+    this runs is skipped: that attempt set or removed ``failed_key`` itself.
+    """
+    updated = 0
+    unindexed = (
+        WebhookDelivery.failed_key.does_not_exist()
+        & (WebhookDelivery.attempt_count > 0)
+        & (WebhookDelivery.status != SUCCEEDED)
+    )
+    for delivery in WebhookDelivery.scan(unindexed):
+        code = delivery.last_status_code
+        if code is not None and 200 <= int(code) < 300:
+            continue  # a success, redelivered by hand and not attempted yet
+        try:
+            delivery.update(
+                actions=[WebhookDelivery.failed_key.set(FAILING)],
+                condition=WebhookDelivery.updated_at == delivery.updated_at,
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            continue
+        updated += 1
+    return updated

@@ -6,9 +6,12 @@ Endpoints. Access: by id (GetItem); a merchant's endpoints newest first
 Deliveries: one per event and endpoint. Access: by id (GetItem, the id is
 derived from the event and endpoint ids); an event's deliveries
 (``by-event``); an endpoint's, newest first (``by-endpoint``), or of one
-status (``by-endpoint-status``: "<endpoint id>#<status>"); those the
-dispatcher must send (``by-dispatch``, sparse: shard, dispatch_at — set only
-while the delivery waits for a worker). Kept 30 days, as events are.
+status (``by-endpoint-status``: "<endpoint id>#<status>"); a merchant's, for
+operators (``by-merchant``); those failing, across merchants, for operators
+(``failing``, sparse: ``failed_key`` is set by a failed attempt and removed
+by a successful one); those the dispatcher must send (``by-dispatch``,
+sparse: shard, dispatch_at — set only while the delivery waits for a
+worker). Kept 30 days, as events are.
 """
 
 from pynamodb.attributes import (
@@ -87,6 +90,35 @@ class DeliveriesByEndpointStatus(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class DeliveriesByMerchant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-merchant"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+# The one value of ``failed_key``: failures are few, and operators list them across merchants.
+FAILING = "failing"
+
+
+class DeliveriesFailing(GlobalSecondaryIndex):
+    """Sparse: deliveries whose last attempt failed, retried or dead, until an attempt succeeds.
+
+    Deliveries that failed before this index existed are added by the
+    ``backfill_failed_deliveries`` command (deliveries expire after 30 days,
+    so after that there is nothing left to backfill).
+    """
+
+    class Meta:
+        index_name = "failing"
+        projection = AllProjection()
+
+    failed_key = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 class DeliveriesToDispatch(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-dispatch"
@@ -134,6 +166,8 @@ class WebhookDelivery(Model):
     last_status_code = NumberAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     last_attempt_at = UTCDateTimeAttribute(null=True)
+    failed_key = UnicodeAttribute(null=True)  # FAILING while the last attempt failed
+    request_id = UnicodeAttribute(null=True)  # of the API call behind its event: the attempts log it
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
@@ -141,4 +175,6 @@ class WebhookDelivery(Model):
     by_event = DeliveriesByEvent()
     by_endpoint = DeliveriesByEndpoint()
     by_endpoint_status = DeliveriesByEndpointStatus()
+    by_merchant = DeliveriesByMerchant()
+    failing = DeliveriesFailing()
     to_dispatch = DeliveriesToDispatch()

@@ -1,5 +1,6 @@
 """Pieces every API view shares: strict input serializers and list envelopes."""
 
+from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
@@ -12,14 +13,48 @@ PAGING = [OpenApiParameter("limit", int), OpenApiParameter("starting_after", str
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, naming the first one (like Stripe's ``param``)."""
+    """Refuses fields it does not know, naming the first one (like Stripe's ``param``), and
+    strings sent as other JSON types (DRF would turn ``{"name": -270}`` into ``"-270"``)."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
+            for name, field in self.fields.items():
+                problem = _not_strings(field, data.get(name))
+                if problem:
+                    raise serializers.ValidationError({name: [problem]})
         return super().to_internal_value(data)
+
+
+def _is_text(field) -> bool:
+    return isinstance(field, (serializers.CharField, serializers.ChoiceField))
+
+
+def _not_strings(field, value) -> str | None:
+    """Why ``value`` is the wrong JSON type for a text field (or a list or map of text), if it is."""
+    if value is None:
+        return None
+    if _is_text(field) and not isinstance(value, str):
+        return "Must be a string."
+    texts = _is_text(getattr(field, "child", None))
+    if isinstance(field, serializers.DictField) and texts and isinstance(value, dict):
+        return (
+            "Values must be strings." if any(not isinstance(v, str | None) for v in value.values()) else None
+        )
+    if isinstance(field, serializers.ListField) and texts and isinstance(value, list):
+        return "Items must be strings." if any(not isinstance(v, str) for v in value) else None
+    return None
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """true or false, as JSON says: not 0, 1, "yes" or "on" (DRF's BooleanField takes those)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class ListQuery(StrictSerializer):
@@ -58,7 +93,7 @@ class MerchantViewSet(viewsets.ViewSet):
 
 def list_of(name: str, item: serializers.Serializer):
     """The OpenAPI schema of a list envelope of ``item``."""
-    return inline_serializer(
+    envelope = inline_serializer(
         name,
         {
             "object": serializers.CharField(),
@@ -68,6 +103,9 @@ def list_of(name: str, item: serializers.Serializer):
             "next_cursor": serializers.CharField(allow_null=True),
         },
     )
+    # A viewset's ``list`` action would otherwise be documented as a bare array of envelopes.
+    set_override(envelope, "many", False)
+    return envelope
 
 
 def list_body(*, data: list, has_more: bool, next_cursor: str | None, url: str) -> dict:

@@ -11,6 +11,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from payflow.merchants.selectors import api_key_identity
+from payflow.observability.logs import log_context_bind
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         identity = api_key_identity(secret=secret)
         if identity is None:
             raise exceptions.AuthenticationFailed(_("Invalid API key, or the key was revoked."))
+        log_context_bind(merchant_id=identity["merchant_id"])
         return MerchantPrincipal(**identity), secret
 
     def authenticate_header(self, request):

@@ -25,7 +25,9 @@ _transaction_connection: Connection | None = None
 
 def time_key(moment: datetime) -> str:
     """A UTC timestamp that sorts as text in time order (fixed width, microseconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    # %Y does not pad years before 1000 ("222-…" would sort after "2026-…").
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.%fZ")
 
 
 def table(short_name: str):

@@ -16,6 +16,7 @@ class Page:
     items: list
     has_more: bool
     next_cursor: str | None
+    examined: int = 0  # items DynamoDB read for it, matching the filter or not (bounded queries)
 
 
 def _sign(payload: bytes) -> str:
@@ -47,6 +48,20 @@ def cursor_decode(cursor: str, *, index: str) -> dict[str, str]:
     return key
 
 
+def _start_key(starting_after: str | None, *, index: str, hash_name: str, hash_value: str) -> dict | None:
+    """DynamoDB's ExclusiveStartKey from a cursor of this index and partition, or None for the first page."""
+    if not starting_after:
+        return None
+    key = cursor_decode(starting_after, index=index)
+    if key.get(hash_name) != hash_value:
+        raise ApplicationError(
+            ErrorCode.INVALID_REQUEST,
+            "The cursor belongs to a list with other filters.",
+            param="starting_after",
+        )
+    return {name: {"S": value} for name, value in key.items()}
+
+
 def query_page(
     index,
     hash_name: str,
@@ -59,16 +74,7 @@ def query_page(
 ) -> Page:
     """One page of an index query, newest first, with a signed cursor to the next."""
     index_name = index.Meta.index_name
-    start = None
-    if starting_after:
-        key = cursor_decode(starting_after, index=index_name)
-        if key.get(hash_name) != hash_value:
-            raise ApplicationError(
-                ErrorCode.INVALID_REQUEST,
-                "The cursor belongs to a list with other filters.",
-                param="starting_after",
-            )
-        start = {name: {"S": value} for name, value in key.items()}
+    start = _start_key(starting_after, index=index_name, hash_name=hash_name, hash_value=hash_value)
 
     items = list(
         index.query(
@@ -90,3 +96,60 @@ def query_page(
             index_name, {"id": last.id, hash_name: hash_value, "created_key": last.created_key}
         )
     return Page(items=items, has_more=has_more, next_cursor=next_cursor)
+
+
+def query_page_bounded(
+    index,
+    hash_name: str,
+    hash_value: str,
+    *,
+    range_condition=None,
+    filter_condition=None,
+    limit: int,
+    starting_after: str | None,
+    max_examined: int = 1000,
+) -> Page:
+    """``query_page`` for filters DynamoDB applies after reading: at most ``max_examined`` items a page.
+
+    A filter that matches few items would otherwise read the whole partition
+    for one page. The page may hold fewer than ``limit`` items and still have
+    a cursor: the next page goes on from the last item examined.
+    """
+    index_name = index.Meta.index_name
+    model = index._model
+    start = _start_key(starting_after, index=index_name, hash_name=hash_name, hash_value=hash_value)
+    results = index.query(
+        hash_value,
+        range_condition,
+        filter_condition=filter_condition,
+        scan_index_forward=False,
+        last_evaluated_key=start,
+        page_size=max(1, min(max(limit + 1, 100), max_examined)),
+    )
+    pages = results.page_iter
+    items: list = []
+    examined = 0
+    for page in pages:
+        examined += page.get("ScannedCount", 0)
+        items.extend(model.from_raw_data(raw) for raw in page.get("Items", []))
+        if len(items) > limit:
+            last = items[limit - 1]
+            return Page(
+                items=items[:limit],
+                has_more=True,
+                next_cursor=cursor_encode(
+                    index_name, {"id": last.id, hash_name: hash_value, "created_key": last.created_key}
+                ),
+                examined=examined,
+            )
+        resume = pages.last_evaluated_key
+        if resume is None:
+            break
+        if examined >= max_examined:
+            return Page(
+                items=items,
+                has_more=True,
+                next_cursor=cursor_encode(index_name, {name: value["S"] for name, value in resume.items()}),
+                examined=examined,
+            )
+    return Page(items=items, has_more=False, next_cursor=None, examined=examined)

@@ -1,11 +1,12 @@
 """``make bench``: the local stack under load, and the figures that matter.
 
 Starts the AWS emulator, gunicorn and one Celery worker in a temporary
-directory on free ports (never ``.state/``), then runs six phases: warm-up,
+directory on free ports (never ``.state/``), then runs seven phases: warm-up,
 AWS calls per request, a closed loop (POSTs and health at once), an open loop
-at a fixed rate, the time from create to ``completed``, and webhook deliveries
+at a fixed rate, the time from create to ``completed``, webhook deliveries
 per second (to a receiver that answers at once, alone and beside one that never
-answers). Prints a table after each phase and writes every figure to a JSON file.
+answers), and every page of the operator console with 10,000 seeded payments.
+Prints a table after each phase and writes every figure to a JSON file.
 
 The load generator is standard library only: threads, each with its own
 keep-alive ``http.client`` connection.
@@ -13,12 +14,14 @@ keep-alive ``http.client`` connection.
 
 import argparse
 import http.client
+import http.cookies
 import http.server
 import itertools
 import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -27,12 +30,14 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 from .awsproxy import CountingProxy
@@ -45,6 +50,7 @@ WEB_OPTIONS = [
     f"--workers={WEB_WORKERS}",
     f"--threads={WEB_THREADS}",
     f"--keep-alive={WEB_KEEPALIVE}",
+    "--limit-request-line=0",
     "--graceful-timeout=10",
     "--no-control-socket",
 ]
@@ -58,6 +64,11 @@ HEADER = f"""\
   worker  celery prefork, concurrency {WORKER_CONCURRENCY}; sandbox success rate 1.0
   hooks   celery threads, concurrency 16, on the webhooks queue (started for phase 6)
   AWS     ministack; the web's calls go through a counting proxy in this process, the worker's direct"""
+PHASE_GROUPS = {
+    "load": "1-5: warm-up, AWS calls per request, closed loop, open loop, create -> completed",
+    "webhooks": "6: webhook deliveries per second",
+    "admin": "7: every operator console page, with seeded payments",
+}
 
 WARMUP_CONNECTIONS, WARMUP_POSTS_EACH = 8, 3
 # Open-loop senders: enough for 300 ms in flight at the target rate (Little's law). Beyond that
@@ -97,7 +108,12 @@ class BenchStack:
             "PAYFLOW_CACHE_DIR": str(state_dir / "cache"),
             "PAYMENTS_SANDBOX_SUCCESS_RATE": "1.0",
             "PYTHONUNBUFFERED": "1",
+            # The limiter runs (its cost is measured) but one key must not be held to 100/s here.
+            "RATE_LIMIT_PER_SECOND": "100000",
+            "RATE_LIMIT_BURST": "100000",
+            "RATE_LIMIT_STORE_URL": f"sqlite:///{state_dir / 'ratelimit.sqlite3'}",
         }
+        self.credentials: dict[str, str] = {}
         self.web = ["gunicorn", "payflow.wsgi:application", f"--bind=127.0.0.1:{self.web_port}", *WEB_OPTIONS]
         self.worker = ["celery", "--app=payflow", "worker", *WORKER_OPTIONS]
         self.hooks = ["celery", "--app=payflow", "worker", *HOOKS_OPTIONS]
@@ -109,11 +125,12 @@ class BenchStack:
         self.manage("migrate", "--noinput")
         self.manage("provision_aws")
         demo = self.manage("ensure_demo", "--credentials-file", str(self.state_dir / "demo.json"))
+        self.credentials = json.loads(demo.splitlines()[-1])
         self.proxy.start()
         self.spawn("web", self.web, AWS_ENDPOINT_URL=self.proxy.url)
         self.spawn("worker", self.worker)
         self.wait_healthy()
-        return json.loads(demo.splitlines()[-1])["api_key"]
+        return self.credentials["api_key"]
 
     def manage(self, *args: str) -> str:
         argv = [sys.executable, "manage.py", *args]
@@ -498,6 +515,257 @@ def webhooks(stack: BenchStack, client: Callable[[], Client], count: int) -> dic
     }
 
 
+# --- the operator console -------------------------------------------------------------------------
+ADMIN_TARGET_MS = 1000.0  # the acceptance: every admin page answers within 1 s, every sample
+ADMIN_LINK = re.compile(r"^/admin/[a-z0-9_]+/(?:[a-z0-9_]+/)?$")  # an app's or a model's list
+NOT_LISTS = {"/admin/logout/", "/admin/password_change/", "/admin/login/"}
+PAYMENTS_LIST = "/admin/payments/payment/"
+
+
+class Browser:
+    """An operator's browser as far as timing pages goes: one keep-alive connection and its cookies."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        """GET ``path``, or POST ``form`` to it; the status and the body, redirects not followed."""
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.connection.request("POST" if form else "GET", path, body, headers)
+            response = self.connection.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()  # the next request reconnects
+            raise
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in http.cookies.SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return response.status, payload.decode(errors="replace")
+
+    def log_in(self, username: str, password: str) -> None:
+        """The admin's login form, with its CSRF token, as a browser submits it."""
+        status, page = self.request("/admin/login/?next=/admin/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if status != 200 or token is None:
+            raise BenchError(f"admin: the login page answered {status} without a CSRF token")
+        form = {"csrfmiddlewaretoken": token[1], "username": username, "password": password}
+        status, _ = self.request("/admin/login/?next=/admin/", form | {"next": "/admin/"})
+        if status != 302 or "sessionid" not in self.cookies:
+            raise BenchError(f"admin: logging in as {username!r} failed ({status})")
+
+
+class PageParser(HTMLParser):
+    """What the phase follows on a page: its links, the next page, the first row, the filter form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.next_page: str | None = None
+        self.first_row: tuple[str, str] | None = None  # the first result's link and its text
+        self.selects: dict[str, list[str]] = {}  # the console filter form's choices, "any" left out
+        self.inputs: dict[str, str] = {}  # its other fields: name -> type
+        self._results_table = self._in_results = self._in_filters = False
+        self._select: str | None = None
+        self._row_link: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {name: value or "" for name, value in attrs}
+        if tag == "a" and attr.get("href"):
+            self.links.append(attr["href"])
+            if "next-page" in attr.get("class", "").split():
+                self.next_page = attr["href"]
+            if self._in_results and self.first_row is None and self._row_link is None:
+                self._row_link = attr["href"]
+        elif tag == "tbody" and self._results_table:
+            self._in_results = True
+        elif tag == "table":
+            self._results_table = attr.get("id") == "result_list"
+        elif tag == "form":
+            self._in_filters = attr.get("id") == "console-filters"
+        elif self._in_filters and tag == "select":
+            self._select = attr.get("name")
+            self.selects[self._select] = []
+        elif self._in_filters and tag == "option" and self._select and attr.get("value"):
+            self.selects[self._select].append(attr["value"])
+        elif self._in_filters and tag == "input" and attr.get("name"):
+            self.inputs[attr["name"]] = attr.get("type", "text")
+
+    def handle_data(self, data: str) -> None:
+        if self._row_link is not None and self.first_row is None and data.strip():
+            self.first_row = (self._row_link, data.strip())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("tbody", "table"):
+            self._in_results = self._results_table = False
+        elif tag == "form":
+            self._in_filters = False
+        elif tag == "select":
+            self._select = None
+
+
+@dataclass
+class AdminPage:
+    label: str
+    path: str
+    status: int = 0
+    calls: Counter[str] = field(default_factory=Counter)  # the AWS calls of one answer
+    size: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    aws_ms: list[float] = field(default_factory=list)  # of each sample: time waiting for the emulator
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def get(self, browser: Browser, proxy: CountingProxy) -> str | None:
+        """One timed GET; the page on 200, else None and an error recorded."""
+        proxy.take()
+        started = time.perf_counter()
+        try:
+            status, body = browser.request(self.path)
+        except (OSError, http.client.HTTPException) as exc:
+            status, body = 0, type(exc).__name__
+        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        calls, waited = proxy.take_timed()
+        self.aws_ms.append(sum(waited.values()))
+        self.status, self.calls, self.size = status, calls, len(body)
+        if status != 200:
+            self.errors[str(status or body)] += 1
+            return None
+        return body
+
+    def summary(self) -> dict:
+        timed = sorted(self.latencies_ms[1:])  # the first answer only found the page
+        return {
+            "path": self.path,
+            "status": self.status,
+            "samples": len(timed),
+            **{f"p{p}_ms": round(percentile(timed, p), 1) for p in (50, 95)},
+            "max_ms": round(max(timed, default=0.0), 1),
+            "aws_p50_ms": round(percentile(sorted(self.aws_ms[1:]), 50), 1),
+            "aws_calls": dict(sorted(self.calls.items())),
+            "bytes": self.size,
+            "errors": dict(self.errors),
+        }
+
+
+class ConsoleCrawl:
+    """Every admin page the index leads to, and for lists their next page, first row and filters."""
+
+    def __init__(self, browser: Browser, proxy: CountingProxy, seeding: dict) -> None:
+        self.browser, self.proxy, self.seeding = browser, proxy, seeding
+        self.pages: dict[str, AdminPage] = {}  # by path
+
+    def visit(self, label: str, path: str) -> PageParser | None:
+        if path in self.pages:
+            return None
+        page = self.pages[path] = AdminPage(label, path)
+        body = page.get(self.browser, self.proxy)
+        if body is None:
+            return None
+        parser = PageParser()
+        parser.feed(body)
+        return parser
+
+    def run(self) -> list[AdminPage]:
+        index = self.visit("index", "/admin/")
+        if index is None:
+            raise BenchError(f"admin: the index answered {self.pages['/admin/'].status}")
+        self.visit("dashboard", "/admin/dashboard/")
+        for link in dict.fromkeys(index.links):
+            if ADMIN_LINK.match(link) and link not in NOT_LISTS:
+                label = link.removeprefix("/admin/").rstrip("/")
+                if (found := self.visit(label if "/" in label else f"{label} (app)", link)) is not None:
+                    self.follow(label, link, found)
+        if PAYMENTS_LIST in self.pages:
+            self.payments_extras()
+        return list(self.pages.values())
+
+    def follow(self, label: str, path: str, page: PageParser) -> None:
+        """A list's second page, its first row, each filter's first choice, the last 7 days, a search."""
+        if page.next_page:
+            self.visit(f"{label} page 2", urllib.parse.urljoin(path, page.next_page))
+        if page.first_row:
+            self.visit(f"{label} detail", urllib.parse.urljoin(path, page.first_row[0]))
+        for name, choices in page.selects.items():
+            if choices:
+                self.filtered(label, path, {name: choices[0]})
+        days = [name for name, kind in page.inputs.items() if kind == "date"]
+        if days:
+            today = datetime.now(UTC).date()
+            self.filtered(label, path, dict(zip(days, [today - timedelta(days=7), today], strict=False)))
+        if "q" in page.inputs and page.first_row:
+            self.filtered(label, path, {"q": page.first_row[1]})
+
+    def filtered(self, label: str, path: str, query: dict[str, str | date]) -> None:
+        shown = " ".join(f"{name}={str(value)[:14]}" for name, value in query.items())
+        self.visit(f"{label} ?{shown}", f"{path}?{urllib.parse.urlencode(query)}")
+
+    def payments_extras(self) -> None:
+        """Payments, where the data is: the largest partitions, the rarest filter, each kind of search."""
+        label, samples = "payments/payment", self.seeding["samples"]
+        largest = max(self.seeding["merchants"], key=lambda merchant: merchant["payments"])["id"]
+        for query in (
+            {"status": "completed"},
+            {"status": "failed"},
+            {"merchant": largest},
+            {"merchant": largest, "status": "completed"},
+            {"type": "wire"},
+            *({"q": samples[name]} for name in ("idempotency_key", "provider_reference", "customer_id")),
+        ):
+            self.filtered(label, PAYMENTS_LIST, query)
+        for status in ("refunded", "failed", "authorized"):
+            if payment_id := samples.get(f"{status}_payment_id"):
+                self.visit(f"{label} detail ({status})", f"{PAYMENTS_LIST}{admin_quote(payment_id)}/")
+
+
+def admin_quote(object_id: str) -> str:
+    """``django.contrib.admin.utils.quote``: ``_`` and other specials as ``_XX``."""
+    return "".join(f"_{ord(c):02X}" if c in '"/:_#?;@&=+$,[]<>%\n\\' else c for c in object_id)
+
+
+def seed(stack: BenchStack, payments: int) -> dict:
+    """``payflow.devstack.seed`` in a shell of the stack: straight into the emulator, not through the web."""
+    code = f"from payflow.devstack.seed import main; main(payments={payments:d})"
+    started = time.perf_counter()
+    summary = json.loads(stack.manage("shell", "--no-imports", "-c", code).splitlines()[-1])
+    return summary | {"wall_s": round(time.perf_counter() - started, 1)}
+
+
+def admin(stack: BenchStack, payments: int, samples: int) -> dict:
+    """Seed ``payments``, log in as the demo operator, then time every page ``samples`` times.
+
+    The pages are found once (that first answer is not counted), then timed
+    round-robin, so that a slow moment of the machine does not fall on one
+    page only.
+    """
+    seeding = seed(stack, payments)
+    browser = Browser(stack.web_port)
+    browser.log_in(stack.credentials["operator_username"], stack.credentials["operator_password"])
+    pages = ConsoleCrawl(browser, stack.proxy, seeding).run()
+    for _ in range(samples):
+        for page in pages:
+            if not page.errors:
+                page.get(browser, stack.proxy)
+    figures = {page.label: page.summary() for page in pages}
+    failed = [label for label, page in figures.items() if page["status"] != 200 or page["errors"]]
+    slowest = max(figures, key=lambda label: figures[label]["max_ms"])
+    seeding.pop("samples")
+    return {
+        "seeding": seeding,
+        "operator": stack.credentials["operator_username"],
+        "samples": samples,
+        "target": f"every sample of every page under {ADMIN_TARGET_MS:.0f} ms",
+        "target_met": not failed and figures[slowest]["max_ms"] < ADMIN_TARGET_MS,
+        "slowest": slowest,
+        "failed": failed,
+        "pages": figures,
+    }
+
+
 # --- output ---------------------------------------------------------------------------------------
 def table(title: str, header: list[str], rows: list[list]) -> None:
     cells = [[str(cell) for cell in row] for row in [header, *rows]]
@@ -524,10 +792,47 @@ def calls_row(name: str, measured: dict) -> list:
     return [name, shown, sum(calls.values()), ", ".join(f"{op} {n}" for op, n in calls.items())]
 
 
+def admin_table(figures: dict) -> None:
+    seeding, over = figures["seeding"], []
+    rows = []
+    for label, page in figures["pages"].items():
+        calls = ", ".join(f"{op.removeprefix('dynamodb.')} {n}" for op, n in page["aws_calls"].items())
+        flag = "" if page["max_ms"] < ADMIN_TARGET_MS else "over 1 s"
+        if page["status"] != 200 or page["errors"]:
+            flag = f"FAILED {page['errors'] or page['status']}"
+        over += [label] if flag else []
+        rows.append([label, page["p50_ms"], page["p95_ms"], page["max_ms"], page["aws_p50_ms"], calls, flag])
+    header = ["", "p50 ms", "p95 ms", "max ms", "in AWS p50 ms", "AWS calls", ""]
+    title = f"7. admin pages, {figures['samples']} samples each, logged in as {figures['operator']!r}"
+    table(title, header, rows)
+    print(
+        f"  seeded first: {seeding['payments']} payments of {len(seeding['merchants'])} merchants over "
+        f"{seeding['days']:g} days, {seeding['refunds']} refunds, {seeding['customers']} customers, "
+        f"{seeding['events']} events, {seeding['deliveries']} webhook deliveries: {seeding['items']} items "
+        f"in {seeding['seconds']} s ({seeding['items_per_s']}/s; {seeding['wall_s']} s with Django's start)"
+    )
+    verdict = "met" if figures["target_met"] else f"MISSED by {', '.join(over)}"
+    print(f"  target, {figures['target']}: {verdict}")
+
+
 def run_phases(args: argparse.Namespace, stack: BenchStack, api_key: str, phases: dict) -> None:
     def client() -> Client:
         return Client(stack.web_port, api_key)
 
+    if "load" in args.phases:
+        load_phases(args, stack, client, phases)
+    if "webhooks" in args.phases:
+        webhook_phase(args, stack, client, phases)
+    if "admin" in args.phases:
+        figures = phases["admin"] = admin(stack, args.admin_payments, args.admin_samples)
+        admin_table(figures)
+        if figures["failed"]:
+            raise BenchError(f"admin: these pages did not answer 200: {', '.join(figures['failed'])}")
+
+
+def load_phases(
+    args: argparse.Namespace, stack: BenchStack, client: Callable[[], Client], phases: dict
+) -> None:
     warm = phases["warm_up"] = warm_up(client)
     header = ["requests", "errors", "worker finished a payment after s"]
     table("1. warm-up (discarded)", header, [[warm["requests"], warm["errors"], warm["worker_ready_s"]]])
@@ -565,6 +870,10 @@ def run_phases(args: argparse.Namespace, stack: BenchStack, api_key: str, phases
         f"  {done['polls']} polls, each payment every {POLL_SECONDS * 1000:.0f} ms, {POLLS_PER_S}/s at most"
     )
 
+
+def webhook_phase(
+    args: argparse.Namespace, stack: BenchStack, client: Callable[[], Client], phases: dict
+) -> None:
     hooks = phases["webhooks"] = webhooks(stack, client, args.webhooks)
     rows = [
         ["to a receiver that answers at once", hooks["alone_per_s"]],
@@ -572,6 +881,13 @@ def run_phases(args: argparse.Namespace, stack: BenchStack, api_key: str, phases
     ]
     table(f"6. webhooks: {args.webhooks} queued deliveries drained", ["", "deliveries/s"], rows)
     print(f"  ratio {hooks['ratio']}; the dead endpoint was tried {hooks['dead_endpoint_attempts']} times")
+
+
+def phase_list(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names or set(names) - PHASE_GROUPS.keys():
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(PHASE_GROUPS)}")
+    return names
 
 
 def git_commit() -> str | None:
@@ -590,6 +906,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop connections")
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop POSTs per second")
     parser.add_argument("--webhooks", type=int, default=500, help="webhook deliveries to drain, twice")
+    parser.add_argument(
+        "--admin-payments", type=int, default=10_000, help="payments seeded before the admin pages are timed"
+    )
+    parser.add_argument("--admin-samples", type=int, default=5, help="timed answers of each admin page")
+    parser.add_argument(
+        "--phases",
+        type=phase_list,
+        default=list(PHASE_GROUPS),
+        help="comma-separated, of " + "; ".join(f"{name} ({what})" for name, what in PHASE_GROUPS.items()),
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-results.json")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -10,6 +10,7 @@ import argparse
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +46,8 @@ class Stack:
             "DATABASE_URL": f"sqlite:///{state_dir / 'payflow.sqlite3'}",
             "PAYFLOW_CACHE_DIR": str(state_dir / "cache"),
             "PYTHONUNBUFFERED": "1",
+            # Every web and worker process writes its Prometheus counts here; /metrics adds them up.
+            "PROMETHEUS_MULTIPROC_DIR": str(state_dir / "prometheus"),
         }
 
     # --- output -------------------------------------------------------------
@@ -102,6 +105,9 @@ class Stack:
         )
         log = (self.state_dir / "aws.log").open("ab")
         self.emulator.start(stdout=log)
+        # Counts of an earlier run's processes are not this run's.
+        shutil.rmtree(self.state_dir / "prometheus", ignore_errors=True)
+        (self.state_dir / "prometheus").mkdir(parents=True)
         self.step("setup", "migrate", "--noinput")
         self.step("setup", "provision_aws")
         credentials_file = self.state_dir / "demo-credentials.json"
@@ -119,9 +125,12 @@ class Stack:
                 "--worker-class=gthread",
                 f"--workers={self.concurrency}",
                 "--threads=4",
+                # No 4094-byte line limit (gunicorn still stops at 1 MB): the app answers a
+                # URL over 8 KiB with its own JSON 414.
+                "--limit-request-line=0",
                 "--graceful-timeout=10",
                 "--no-control-socket",
-                "--access-logfile=-",
+                # No gunicorn access log: the app logs each request as JSON, with its request id.
             ],
         )
         self.spawn(

@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
 
     INVALID_REQUEST = "invalid_request"
     MALFORMED_JSON = "malformed_json"
+    REQUEST_TOO_LARGE = "request_too_large"
+    URI_TOO_LONG = "uri_too_long"
     AUTHENTICATION_REQUIRED = "authentication_required"
     INVALID_API_KEY = "invalid_api_key"
     PERMISSION_DENIED = "permission_denied"
@@ -34,6 +36,7 @@ class ErrorCode(StrEnum):
     PAYMENT_NOT_CAPTURABLE = "payment_not_capturable"
     PAYMENT_NOT_CANCELABLE = "payment_not_cancelable"
     PAYMENT_NOT_REFUNDABLE = "payment_not_refundable"
+    PAYMENT_NOT_RETRYABLE = "payment_not_retryable"
     REFUND_EXCEEDS_CAPTURED = "refund_exceeds_captured"
     INSUFFICIENT_BALANCE = "insufficient_balance"
     CUSTOMER_EXISTS = "customer_exists"
@@ -55,6 +58,14 @@ ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.MALFORMED_JSON: ErrorSpec(
         400, ErrorType.INVALID_REQUEST, "The request body is not valid JSON."
+    ),
+    ErrorCode.REQUEST_TOO_LARGE: ErrorSpec(
+        413,
+        ErrorType.INVALID_REQUEST,
+        "The request body is larger than the API accepts (64 KiB unless configured).",
+    ),
+    ErrorCode.URI_TOO_LONG: ErrorSpec(
+        414, ErrorType.INVALID_REQUEST, "The URL (path and query string) is longer than 8 KiB."
     ),
     ErrorCode.AUTHENTICATION_REQUIRED: ErrorSpec(
         401, ErrorType.AUTHENTICATION, "No API key was sent (`Authorization: Bearer sk_...`)."
@@ -88,6 +99,11 @@ ERROR_SPECS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.PAYMENT_NOT_REFUNDABLE: ErrorSpec(
         409, ErrorType.INVALID_REQUEST, "Only a completed (captured) payment can be refunded."
+    ),
+    ErrorCode.PAYMENT_NOT_RETRYABLE: ErrorSpec(
+        409,
+        ErrorType.INVALID_REQUEST,
+        "Only a failed payment can be retried, not after a final decline, and a limited number of times.",
     ),
     ErrorCode.REFUND_EXCEEDS_CAPTURED: ErrorSpec(
         409, ErrorType.INVALID_REQUEST, "Refunds of a payment may not add up to more than it captured."

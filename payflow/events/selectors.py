@@ -7,12 +7,35 @@ from payflow.errors import ApplicationError, ErrorCode
 from .tables import Event
 
 
+def _expired(event: Event) -> bool:
+    # DynamoDB deletes expired items up to two days late.
+    return event.expires_at <= datetime.now(UTC)
+
+
 def event_get(*, merchant_id: str, event_id: str) -> Event:
     event = owned_get(Event, event_id, merchant_id=merchant_id, noun="event")
-    # DynamoDB deletes expired items up to two days late.
-    if event.expires_at <= datetime.now(UTC):
+    if _expired(event):
         raise ApplicationError(ErrorCode.NOT_FOUND, f"No such event: '{event_id}'.", param="id")
     return event
+
+
+def event_find(event_id: str) -> Event | None:
+    """An event of any merchant, by id, unless it has expired: the operators' view."""
+    try:
+        event = Event.get(event_id)
+    except Event.DoesNotExist:
+        return None
+    return None if _expired(event) else event
+
+
+def event_search(*, term: str, merchant_id: str | None = None) -> list[Event]:
+    """The event whose id is ``term``, or the events about the object ``term``; newest first."""
+    found = {event.id: event for event in event_list_for_object(object_id=term, limit=100).items}
+    event = event_find(term)
+    if event is not None:
+        found[event.id] = event
+    events = [e for e in found.values() if merchant_id is None or e.merchant_id == merchant_id]
+    return sorted(events, key=lambda e: e.created_key, reverse=True)
 
 
 def event_list(
@@ -26,6 +49,18 @@ def event_list(
         index,
         hash_name,
         hash_value,
+        filter_condition=Event.expires_at > datetime.now(UTC),
+        limit=limit,
+        starting_after=starting_after,
+    )
+
+
+def event_list_for_object(*, object_id: str, limit: int = 10, starting_after: str | None = None) -> Page:
+    """The events about one object (a payment, a refund…), newest first, across merchants."""
+    return query_page(
+        Event.by_object,
+        "object_id",
+        object_id,
         filter_condition=Event.expires_at > datetime.now(UTC),
         limit=limit,
         starting_after=starting_after,

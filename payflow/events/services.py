@@ -44,6 +44,7 @@ def event_new(*, merchant_id: str, type: str, obj: dict, at: datetime, event_id:
         merchant_id=merchant_id,
         type=type,
         merchant_type=f"{merchant_id}#{type}",
+        object_id=obj.get("id"),
         created_key=f"{time_key(at)}#{event_id}",
         created_at=at,
         api_version=API_VERSION,

@@ -1,7 +1,8 @@
 """Events: what happened, for merchants to read and webhooks to deliver.
 
 Access: a merchant's events, newest first — index ``by-merchant``
-(merchant_id, created_key); of one type — ``by-merchant-type``. Kept 30 days (TTL).
+(merchant_id, created_key); of one type — ``by-merchant-type``; about one object
+(a payment, a refund…), for operators — ``by-object``. Kept 30 days (TTL).
 """
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -29,6 +30,17 @@ class EventsByMerchantType(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class EventsByObject(GlobalSecondaryIndex):
+    """The events of one payment, refund, customer…: the operator console's history."""
+
+    class Meta:
+        index_name = "by-object"
+        projection = AllProjection()
+
+    object_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 @table("events")
 class Event(Model):
     class Meta:
@@ -38,6 +50,7 @@ class Event(Model):
     merchant_id = UnicodeAttribute()
     type = UnicodeAttribute()
     merchant_type = UnicodeAttribute()
+    object_id = UnicodeAttribute(null=True)  # the id of data["object"]
     created_key = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     api_version = UnicodeAttribute()
@@ -46,3 +59,4 @@ class Event(Model):
 
     by_merchant = EventsByMerchant()
     by_merchant_type = EventsByMerchantType()
+    by_object = EventsByObject()

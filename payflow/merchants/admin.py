@@ -14,7 +14,7 @@ from payflow.errors import ApplicationError
 from payflow.money import MoneyError, format_minor_units, normalize_currency, to_minor_units
 
 from .models import ApiKey, Merchant
-from .services import api_key_issue, api_key_revoke
+from .services import api_key_issue, api_key_revoke, merchant_save
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -48,9 +48,27 @@ class TopUpForm(forms.Form):
 class MerchantAdmin(admin.ModelAdmin):
     list_display = ("name", "id", "created_at")
     search_fields = ("name", "id")
-    readonly_fields = ("id", "created_at", "balance")
+    fields = (
+        "id",
+        "name",
+        "created_at",
+        "balance",
+        "payments",
+        "rate_limit_per_second",
+        "rate_limit_burst",
+        "routing_rules",
+    )
+    readonly_fields = ("id", "created_at", "balance", "payments")
     inlines = (ApiKeyInline,)
     actions = ("issue_api_key",)
+
+    def save_model(self, request, obj, form, change):
+        merchant_save(merchant=obj)
+
+    @admin.display(description="Payments")
+    def payments(self, merchant):
+        url = reverse("admin:payments_payment_changelist") + f"?merchant={merchant.pk}"
+        return format_html('<a href="{}">This merchant\'s payments</a>', url)
 
     @admin.display(description="Available balance")
     def balance(self, merchant):

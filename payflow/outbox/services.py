@@ -7,6 +7,7 @@ from django.conf import settings
 from pynamodb.exceptions import UpdateError
 
 from payflow.aws.dynamodb import condition_failed
+from payflow.observability.logs import log_context, log_context_get
 
 from .tables import OutboxEntry
 
@@ -25,7 +26,15 @@ def outbox_entry_new(*, task: str, object_id: str) -> OutboxEntry:
     """An entry to write in the transaction that creates ``object_id``'s work."""
     shard, ref = _key(task, object_id)
     due = int(time.time()) + settings.OUTBOX_GRACE_SECONDS
-    return OutboxEntry(shard, ref, task=task, object_id=object_id, due_at=due, published=0)
+    return OutboxEntry(
+        shard,
+        ref,
+        task=task,
+        object_id=object_id,
+        due_at=due,
+        published=0,
+        request_id=log_context_get("request_id"),
+    )
 
 
 def outbox_entry_ref(*, task: str, object_id: str) -> OutboxEntry:
@@ -72,7 +81,9 @@ def outbox_sweep() -> int:
                 if condition_failed(exc):
                     continue  # finished meanwhile
                 raise
-            logger.warning("outbox: re-publishing %s for %s", entry.task, entry.object_id)
-            _send(entry.task, entry.object_id)
+            # The task carries the request id of the API call that made the work, as the first publish did.
+            with log_context(request_id=entry.request_id):
+                logger.warning("outbox: re-publishing %s for %s", entry.task, entry.object_id)
+                _send(entry.task, entry.object_id)
             sent += 1
     return sent

@@ -36,5 +36,6 @@ class OutboxEntry(Model):
     object_id = UnicodeAttribute()
     due_at = NumberAttribute()  # epoch seconds; the sweeper re-publishes from then on
     published = NumberAttribute(default=0)  # times the sweeper re-published it
+    request_id = UnicodeAttribute(null=True)  # of the API request that made the work: its logs follow it
 
     by_due = OutboxByDue()

@@ -186,6 +186,7 @@ class Web(Output):
                 "--worker-class=gthread",
                 "--workers=2",
                 "--threads=8",
+                "--limit-request-line=0",
                 "--no-control-socket",
             ],
             cwd=REPO,

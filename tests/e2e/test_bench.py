@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PHASES = {"warm_up", "aws_calls", "closed_loop", "open_loop", "create_to_completed", "webhooks"}
+PHASES = {"warm_up", "aws_calls", "closed_loop", "open_loop", "create_to_completed", "webhooks", "admin"}
 
 
 def by_service(calls: dict[str, int]) -> Counter:
@@ -19,13 +19,14 @@ def by_service(calls: dict[str, int]) -> Counter:
 
 def test_bench_runs_every_phase_without_errors_within_the_aws_call_budget(tmp_path):
     out = tmp_path / "r.json"
-    argv = ["--duration", "2", "--concurrency", "4", "--rate", "20", "--webhooks", "16", "--out", str(out)]
+    argv = ["--duration", "2", "--concurrency", "4", "--rate", "20", "--webhooks", "16"]
+    argv += ["--admin-payments", "300", "--admin-samples", "1", "--out", str(out)]
     bench = subprocess.run(
         [sys.executable, "-m", "payflow.devstack.bench", *argv],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=240,
     )
     assert bench.returncode == 0, bench.stdout + bench.stderr
     results = json.loads(out.read_text())
@@ -60,3 +61,17 @@ def test_bench_runs_every_phase_without_errors_within_the_aws_call_budget(tmp_pa
     assert by_service(create)["sqs"] == create.get("sqs.SendMessage") == 1, create
     assert by_service(replay)["dynamodb"] <= 2, replay
     assert by_service(replay)["sqs"] == 0, replay
+
+    admin = phases["admin"]
+    assert admin["seeding"]["payments"] == 300 and admin["failed"] == [], admin["failed"]
+    pages = admin["pages"]
+    expected_pages = (
+        "index",
+        "dashboard",
+        "payments/payment",
+        "payments/payment detail",
+        "payflow_aws/queue",
+    )
+    for expected in expected_pages:
+        assert pages[expected]["status"] == 200, expected
+    assert len(pages) >= 30, sorted(pages)  # every list, its next page, a row and each filter

@@ -80,9 +80,13 @@ class RunningStack:
         return self.process.wait(timeout)
 
     def kill(self) -> None:
+        """Stop it as a user would (Ctrl-C stops its children too); SIGKILL only if that hangs."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            try:
+                self.interrupt(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def admin_login(port: int, user: str, password: str) -> str:
@@ -143,7 +147,7 @@ def test_make_run_starts_everything_stops_cleanly_and_keeps_data(stacks):
     docs = first.get("/v1/docs").read().decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
     assert first.get("/v1/schema").status == 200
-    assert "Site administration" in admin_login(first.port, credentials["user"], credentials["password"])
+    assert 'id="logout-form"' in admin_login(first.port, credentials["user"], credentials["password"])
     payment = take_seed_payment(first.port, credentials["api_key"])
     assert payment["status"] in ("completed", "failed")  # the local sandbox declines ~15 %
     for process in ("web", "worker", "beat"):

@@ -59,3 +59,23 @@ def test_the_schema_documents_the_bearer_scheme_and_the_error_codes(client):
     assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     assert "idempotency_key_reused" in schema["info"]["description"]
     assert "/v1/payments" in schema["paths"]
+
+
+def test_every_operation_documents_the_errors_it_may_answer(client):
+    schema = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            expected = {"400", "404", "406", "414", "503"}
+            if operation.get("security"):
+                expected |= {"401", "429"}
+            if "requestBody" in operation:
+                expected |= {"413", "415"}
+            responses = operation["responses"]
+            assert expected <= set(responses), (method, path, sorted(responses))
+            for status in expected:
+                assert responses[status]["content"]["application/json"]["schema"] == error, (
+                    method,
+                    path,
+                    status,
+                )

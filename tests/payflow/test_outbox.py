@@ -8,7 +8,8 @@ from payflow.outbox.services import outbox_sweep
 from payflow.outbox.tables import OutboxEntry
 from payments.services import payment_create, payment_process
 
-pytestmark = pytest.mark.usefixtures("aws")
+# payment_create reads the merchant's routing rules (through the cache, else the database).
+pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.django_db]
 
 
 def queued_tasks() -> list[tuple[str, list]]:

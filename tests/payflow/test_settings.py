@@ -143,3 +143,16 @@ def test_a_webhook_attempt_must_fit_in_a_task_and_a_countdown_in_the_visibility_
         aws_dependent_settings(primitives(WEBHOOK_TIMEOUT_SECONDS=100, CELERY_TASK_SOFT_TIME_LIMIT=100))
     with pytest.raises(ImproperlyConfigured, match="WEBHOOK_COUNTDOWN_MAX_SECONDS"):
         aws_dependent_settings(primitives(WEBHOOK_COUNTDOWN_MAX_SECONDS=60))
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"WORKER_METRICS_PORT": "9100", "PROMETHEUS_MULTIPROC_DIR": "/tmp/x"}, "PAYFLOW_OPERATIONS_TOKEN"),
+        ({"WORKER_METRICS_PORT": "9100", "PAYFLOW_OPERATIONS_TOKEN": "t" * 32}, "PROMETHEUS_MULTIPROC_DIR"),
+    ],
+)
+def test_a_workers_metrics_port_needs_a_token_and_the_multiprocess_directory(extra, named):
+    result = manage("check", env=PRODUCTION_ENV | extra)
+    assert result.returncode != 0
+    assert named in result.stderr

@@ -1,5 +1,8 @@
 import pytest
 
+from payments.services import payment_process
+from payments.tables import Payment
+
 SEED_REQUEST = {
     "merchant": "Shopify Inc.",
     "amount": 250.00,
@@ -19,5 +22,15 @@ def create_payment(api, aws):
     def create(headers=None, **changes):
         body = {k: v for k, v in (SEED_REQUEST | changes).items() if v is not None}
         return api.post("/v1/payments", body, format="json", headers=headers)
+
+    return create
+
+
+@pytest.fixture
+def processed(create_payment):
+    def create(**changes):
+        payment_id = create_payment(idempotency_key=None, **changes).json()["id"]
+        payment_process(payment_id=payment_id)
+        return Payment.get(payment_id)
 
     return create

@@ -108,3 +108,16 @@ def test_history_shows_every_transition(api, create_payment):
         ("pending", "processing", "worker"),
         ("processing", "completed", "worker"),
     ]
+
+
+def test_a_created_range_from_any_year_or_reversed_answers_a_list(api, create_payment):
+    from payflow.aws.dynamodb import time_key
+
+    # Keys sort as text: a year before 1000 is padded, or it would sort after 2026.
+    assert time_key(datetime(222, 6, 1, tzinfo=UTC)) < time_key(datetime(2026, 1, 1, tzinfo=UTC))
+    payment_id = create_payment(idempotency_key=None).json()["id"]
+    since_222 = {"created[gte]": "0222-05-31T15:24:05.4-19:55", "created[lt]": "2999-01-01T00:00:00Z"}
+    assert [p["id"] for p in api.get("/v1/payments", since_222).json()["data"]] == [payment_id]
+    reversed_range = {"created[gte]": "2030-01-01T00:00:00Z", "created[lt]": "2020-01-01T00:00:00Z"}
+    response = api.get("/v1/payments", reversed_range)
+    assert response.status_code == 200 and response.json()["data"] == []

@@ -6,7 +6,8 @@ from payflow.outbox.tables import OutboxEntry
 from payments.services import RetryLater, payment_create, payment_process
 from payments.tables import Payment, ProviderCharge
 
-pytestmark = pytest.mark.usefixtures("aws")
+# payment_create reads the merchant's routing rules (through the cache, else the database).
+pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.django_db]
 
 
 def create(outcome=None, *, currency="USD", amount=1000, payment_type="eft"):

@@ -82,6 +82,7 @@ def moto_settings(settings):
     return settings
 
 
+@pytest.mark.django_db
 @hypothesis_settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -22,7 +22,8 @@ from webhooks.tables import WebhookDelivery, WebhookEndpoint
 
 from .conftest import queued
 
-pytestmark = pytest.mark.usefixtures("aws")
+# payment_create reads the merchant's routing rules (through the cache, else the database).
+pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.django_db]
 
 MERCHANT = "mch_hooks"
 
@@ -341,3 +342,4 @@ def test_delivery_ids_are_one_per_event_and_endpoint():
     assert (
         delivery_id_of("evt_1", "we_1") == delivery_id_of("evt_1", "we_1") != delivery_id_of("evt_1", "we_2")
     )
+

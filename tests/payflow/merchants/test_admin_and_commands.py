@@ -3,6 +3,7 @@ import json
 import pytest
 from django.contrib.admin.utils import quote
 from django.core.management import call_command
+from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from payflow.merchants.models import ApiKey, Merchant
@@ -98,3 +99,51 @@ def test_the_top_up_page_opens_for_an_id_the_admin_must_escape(admin_client, aws
     link = f"/admin/merchants/merchant/{quote(merchant.pk)}/top-up/"
     assert link in page
     assert admin_client.get(link).status_code == 200
+
+
+def test_an_operators_routing_rule_for_a_merchant_routes_its_next_payment(admin_client, merchant, api, aws):
+    change_url = reverse("admin:merchants_merchant_change", args=[quote(merchant.pk)])
+    rules = [{"name": "cad-eft", "provider": "cashfree_mock", "currencies": ["CAD"], "types": ["eft"]}]
+    before = api.post("/v1/payments", {"amount": "10.00", "currency": "CAD", "type": "eft"}, format="json")
+    assert before.json()["provider"] == "mock"
+
+    response = admin_client.post(change_url, _merchant_form(merchant, json.dumps(rules)))
+    assert response.status_code == 302
+
+    after = api.post(
+        "/v1/payments", {"amount": "10.00", "currency": "CAD", "type": "eft"}, format="json"
+    ).json()
+    assert after["provider"] == "cashfree_mock"
+    assert after["routing"]["rule"] == "cad-eft"
+    assert after["routing"]["reason"].startswith("merchant rule: ")
+    other = api.post("/v1/payments", {"amount": "10.00", "currency": "USD", "type": "eft"}, format="json")
+    assert other.json()["provider"] == "mock"
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ('{"name": "x"}', "JSON list"),
+        ('[{"name": "x", "provider": "stripe"}]', "configured providers"),
+        ('[{"name": "x", "provider": "mock", "min_amount": 10}]', "decimal string"),
+        ('[{"name": "x", "provider": "mock", "currency": ["EUR"]}]', "unknown keys: currency"),
+    ],
+)
+def test_bad_routing_rules_are_refused_with_the_reason(admin_client, merchant, aws, rules, message):
+    change_url = reverse("admin:merchants_merchant_change", args=[quote(merchant.pk)])
+    response = admin_client.post(change_url, _merchant_form(merchant, rules))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    merchant.refresh_from_db()
+    assert merchant.routing_rules == []
+
+
+def _merchant_form(merchant, rules: str) -> dict:
+    return {
+        "name": merchant.name,
+        "routing_rules": rules,
+        "api_keys-TOTAL_FORMS": "0",
+        "api_keys-INITIAL_FORMS": "0",
+        "api_keys-MIN_NUM_FORMS": "0",
+        "api_keys-MAX_NUM_FORMS": "1000",
+    }
