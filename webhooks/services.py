@@ -143,9 +143,19 @@ def endpoint_update(
             WebhookEndpoint.disabled_reason.remove(),
             WebhookEndpoint.failing_since.remove(),
         ]
-    endpoint.update(actions=actions, condition=WebhookEndpoint.id.exists())
+    try:
+        endpoint.update(actions=actions, condition=WebhookEndpoint.id.exists())
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        raise _endpoint_gone(endpoint) from exc
     subscriptions_changed(endpoint.merchant_id)
     return endpoint
+
+
+def _endpoint_gone(endpoint: WebhookEndpoint) -> ApplicationError:
+    """Deleted between the caller's read and its write: the same answer as for any unknown id."""
+    return ApplicationError(ErrorCode.NOT_FOUND, f"No such webhook endpoint: '{endpoint.id}'.", param="id")
 
 
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
@@ -154,19 +164,35 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """A new secret; the old one keeps signing for WEBHOOK_SECRET_OVERLAP_SECONDS."""
-    endpoint.update(
-        actions=[
-            WebhookEndpoint.previous_secret.set(endpoint.secret),
-            WebhookEndpoint.previous_secret_until.set(
-                int(time.time()) + settings.WEBHOOK_SECRET_OVERLAP_SECONDS
-            ),
-            WebhookEndpoint.secret.set(secret_new()),
-            WebhookEndpoint.updated_at.set(_now()),
-        ],
-        condition=WebhookEndpoint.secret == endpoint.secret,
+    """A new secret; the old one keeps signing for WEBHOOK_SECRET_OVERLAP_SECONDS.
+
+    Two rotations at once both happen, one after the other: the one that loses
+    the race reads the other's secret and rotates from it.
+    """
+    for _ in range(3):
+        try:
+            endpoint.update(
+                actions=[
+                    WebhookEndpoint.previous_secret.set(endpoint.secret),
+                    WebhookEndpoint.previous_secret_until.set(
+                        int(time.time()) + settings.WEBHOOK_SECRET_OVERLAP_SECONDS
+                    ),
+                    WebhookEndpoint.secret.set(secret_new()),
+                    WebhookEndpoint.updated_at.set(_now()),
+                ],
+                condition=WebhookEndpoint.secret == endpoint.secret,
+            )
+            return endpoint
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            try:
+                endpoint.refresh(consistent_read=True)
+            except WebhookEndpoint.DoesNotExist:
+                raise _endpoint_gone(endpoint) from exc
+    raise ApplicationError(
+        ErrorCode.INVALID_STATE, "The endpoint's secret is being rotated by another request; try again."
     )
-    return endpoint
 
 
 def endpoint_signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
@@ -530,9 +556,17 @@ def _delivery_record(
 
 def _endpoint_outcome(endpoint: WebhookEndpoint, result: PostResult) -> None:
     """A success ends the endpoint's failing streak; 410, or a streak too long, disables it."""
+    # Each write is conditional on the endpoint still existing: an update of a
+    # deleted item would bring back a ghost holding only its key.
     if result.succeeded:
         if endpoint.failing_since is not None:
-            endpoint.update(actions=[WebhookEndpoint.failing_since.remove()])
+            try:
+                endpoint.update(
+                    actions=[WebhookEndpoint.failing_since.remove()], condition=WebhookEndpoint.id.exists()
+                )
+            except UpdateError as exc:
+                if not condition_failed(exc):
+                    raise
         return
     if result.status_code == 410:
         endpoint_disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.")
@@ -542,7 +576,7 @@ def _endpoint_outcome(endpoint: WebhookEndpoint, result: PostResult) -> None:
         try:
             endpoint.update(
                 actions=[WebhookEndpoint.failing_since.set(now)],
-                condition=WebhookEndpoint.failing_since.does_not_exist(),
+                condition=WebhookEndpoint.id.exists() & WebhookEndpoint.failing_since.does_not_exist(),
             )
         except UpdateError as exc:
             if not condition_failed(exc):

@@ -4,7 +4,8 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
-from webhooks.services import endpoint_signing_secrets
+from payflow.errors import ApplicationError, ErrorCode
+from webhooks.services import endpoint_rotate_secret, endpoint_signing_secrets, endpoint_update
 from webhooks.signing import signature_header
 from webhooks.tables import WebhookEndpoint
 
@@ -115,3 +116,24 @@ def test_the_address_is_refused_even_where_plain_http_is_allowed(api, aws, setti
     error = response.json()["error"]
     assert (response.status_code, error["code"]) == (400, "url_not_allowed")
     assert "resolves to a non-public address" in error["message"]
+
+
+def test_an_endpoint_deleted_between_read_and_write_is_not_found(api, endpoint):
+    read = WebhookEndpoint.get(endpoint["id"])
+    assert api.delete(f"/v1/webhook_endpoints/{endpoint['id']}").status_code == 204
+    with pytest.raises(ApplicationError) as updating:
+        endpoint_update(endpoint=read, description="too late")
+    with pytest.raises(ApplicationError) as rotating:
+        endpoint_rotate_secret(endpoint=read)
+    assert updating.value.code == rotating.value.code == ErrorCode.NOT_FOUND
+    with pytest.raises(WebhookEndpoint.DoesNotExist):
+        WebhookEndpoint.get(endpoint["id"])
+
+
+def test_two_rotations_at_once_both_happen(api, endpoint):
+    first, second = WebhookEndpoint.get(endpoint["id"]), WebhookEndpoint.get(endpoint["id"])
+    endpoint_rotate_secret(endpoint=first)
+    endpoint_rotate_secret(endpoint=second)
+    stored = WebhookEndpoint.get(endpoint["id"])
+    assert stored.secret == second.secret and stored.previous_secret == first.secret
+    assert len({endpoint["secret"], first.secret, second.secret}) == 3

@@ -1,6 +1,7 @@
 """Deliveries from event to receiver: a real HTTP receiver on loopback, DynamoDB and SQS in moto."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -343,3 +344,19 @@ def test_delivery_ids_are_one_per_event_and_endpoint():
         delivery_id_of("evt_1", "we_1") == delivery_id_of("evt_1", "we_1") != delivery_id_of("evt_1", "we_2")
     )
 
+
+@pytest.mark.parametrize("answer", [(500, {}, "down", 0.6), (200, {}, "ok", 0.6)])
+def test_an_endpoint_deleted_while_its_delivery_is_in_flight_stays_deleted(receiver, answer):
+    endpoint = endpoint_for(receiver, ["payment.created"])
+    if answer[0] == 200:  # a success clears a failing streak: the write the test is about
+        endpoint.update(actions=[WebhookEndpoint.failing_since.set(time.time())])
+    receiver.answer(answer)
+    pay()
+    delivery = only_delivery(endpoint)
+    deleting = threading.Timer(0.3, lambda: WebhookEndpoint(endpoint.id).delete())
+    deleting.start()
+    delivery_attempt(delivery_id=delivery.id)
+    deleting.join()
+    assert len(receiver.received) == 1
+    with pytest.raises(WebhookEndpoint.DoesNotExist):
+        WebhookEndpoint.get(endpoint.id, consistent_read=True)
