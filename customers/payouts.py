@@ -106,7 +106,8 @@ def payout_send(
     except PutError as exc:
         if not condition_failed(exc):
             raise
-        record = ProviderCharge.get(record.key, consistent_read=True)
+        record = ProviderCharge(record.key)
+        record.update(actions=[ProviderCharge.calls.add(1)])  # reads the record back
     if record.outcome != "succeeded":
         raise PayoutDeclined(record.outcome, f"The {method} payout was declined.")
     return PayoutResult(

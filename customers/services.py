@@ -18,6 +18,7 @@ from payflow.aws.dynamodb import (
     transact_write,
     transact_write_retrying,
 )
+from payflow.aws.leases import RetryLater, lease_seconds, lease_take
 from payflow.balances.services import balance_credit_in, balance_debit_in, insufficient_balance
 from payflow.balances.tables import Balance
 from payflow.errors import ApplicationError, ErrorCode
@@ -268,17 +269,31 @@ def _move(
     return True
 
 
-def disbursement_process(*, disbursement_id: str) -> None:
-    """Pay a pending disbursement out; safe to run any number of times."""
+def disbursement_process(*, disbursement_id: str) -> RetryLater | None:
+    """Pay a pending disbursement out; safe to run any number of times.
+
+    Returns ``RetryLater`` while another worker holds the disbursement.
+    """
     try:
         disbursement = Disbursement.get(disbursement_id, consistent_read=True)
     except Disbursement.DoesNotExist:
         logger.error("disbursement %s does not exist; nothing to process", disbursement_id)
-        return
-    if disbursement.status == PENDING and not _move(disbursement, PROCESSING, actions=[]):
-        return
+        return None
+    if disbursement.status == PENDING:
+        # Moving it to processing takes the lease: a duplicate message loses the move.
+        lease = Disbursement.lease_until.set(int(time.time()) + lease_seconds())
+        if not _move(disbursement, PROCESSING, actions=[lease]):
+            return None
+    elif disbursement.status == PROCESSING and not disbursement.ach_due:
+        # Resumed after a crash, or a duplicate: one worker at a time calls the provider.
+        retry = lease_take(
+            disbursement,
+            condition=(Disbursement.status == PROCESSING) & Disbursement.ach_due.does_not_exist(),
+        )
+        if retry is not None:
+            return retry
     if disbursement.status != PROCESSING or disbursement.ach_due:
-        return
+        return None
     test_outcome = plain_dict(disbursement.metadata).get("test_outcome")
     try:
         result = payout_send(
@@ -299,7 +314,7 @@ def disbursement_process(*, disbursement_id: str) -> None:
             refund_balance=True,
             finish=True,
         )
-        return
+        return None
     if disbursement.method == "ach":
         # ACH settles days later; the ach-due index hands it to the beat task then.
         settles_at = int(time.time()) + settings.ACH_SETTLEMENT_DELAY_SECONDS
@@ -312,7 +327,7 @@ def disbursement_process(*, disbursement_id: str) -> None:
             ],
             condition=Disbursement.status == PROCESSING,
         )
-        return
+        return None
     _move(
         disbursement,
         COMPLETED,
@@ -322,6 +337,7 @@ def disbursement_process(*, disbursement_id: str) -> None:
         ],
         finish=True,
     )
+    return None
 
 
 def ach_settle_due() -> int:

@@ -107,6 +107,8 @@ class Disbursement(Model):
     return_code = UnicodeAttribute(null=True)
     ach_due = UnicodeAttribute(null=True)
     settles_at = NumberAttribute(null=True)
+    # While processing: until when a worker owns the call to the payout provider.
+    lease_until = NumberAttribute(null=True)
     notified = UnicodeAttribute(null=True)  # the status the customer was last told about
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -7,7 +7,6 @@ delivery and duplicate tasks can never apply a transition twice.
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from payflow.audit.services import audit_record_new
 from payflow.aws.dynamodb import cancellation_codes, condition_failed, transact_write, transact_write_retrying
+from payflow.aws.leases import RetryLater, lease_seconds, lease_take
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.services import EVENT_TYPES, event_new, event_record, event_write
 from payflow.idempotency.services import IdempotencyClaim, idempotency_complete_in
@@ -239,15 +239,6 @@ def _transition(
         )
 
 
-@dataclass(frozen=True)
-class RetryLater:
-    countdown: float
-
-
-def _lease_seconds() -> int:
-    return settings.CELERY_TASK_TIME_LIMIT + 5
-
-
 def payment_process(*, payment_id: str) -> RetryLater | None:
     """Take a payment through its provider. Safe to run any number of times.
 
@@ -275,7 +266,7 @@ def payment_process(*, payment_id: str) -> RetryLater | None:
             PROCESSING,
             actor="worker",
             reason="resumed after an interrupted attempt" if resumed else None,
-            changes={"attempts": attempt, "lease_until": int(now + _lease_seconds())},
+            changes={"attempts": attempt, "lease_until": int(now + lease_seconds())},
             # The attempt is recorded before the provider is called.
             condition=Payment.attempts == payment.attempts,
         )
@@ -708,16 +699,23 @@ def refund_create(
     )
 
 
-def refund_process(*, refund_id: str) -> None:
-    """Send a pending refund to the provider; on failure give the amount back. Safe to repeat."""
+def refund_process(*, refund_id: str) -> RetryLater | None:
+    """Send a pending refund to the provider; on failure give the amount back. Safe to repeat.
+
+    Returns ``RetryLater`` while another worker holds the refund.
+    """
     try:
         refund = Refund.get(refund_id, consistent_read=True)
     except Refund.DoesNotExist:
         logger.error("refund %s does not exist; nothing to process", refund_id)
-        return
+        return None
     log_context_bind(payment_id=refund.payment_id)
     if refund.status != PENDING:
-        return
+        return None
+    # A duplicate message must not call the provider while another worker does.
+    retry = lease_take(refund, condition=Refund.status == PENDING)
+    if retry is not None:
+        return retry
     try:
         result = provider_get(refund.provider).refund(
             amount=int(refund.amount),
@@ -727,7 +725,7 @@ def refund_process(*, refund_id: str) -> None:
         )
     except ProviderDecline as decline:
         _refund_fail(refund, decline)
-        return
+        return None
     now = _now()
     with transact_write() as transaction:
         transaction.update(
@@ -757,6 +755,7 @@ def refund_process(*, refund_id: str) -> None:
             at=now,
         )
         transaction.delete(outbox_entry_ref(task=REFUND_TASK, object_id=refund.id))
+    return None
 
 
 def _refund_audit(refund: Refund, to_status: str, now, reason: str | None = None):

@@ -234,6 +234,8 @@ class Refund(Model):
     provider_reference = UnicodeAttribute(null=True)
     failure_code = UnicodeAttribute(null=True)
     failure_message = UnicodeAttribute(null=True)
+    # While pending: until when a worker owns the call to the provider.
+    lease_until = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
@@ -309,3 +311,7 @@ class ProviderCharge(Model):
     amount = NumberAttribute()
     currency = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # Every time the provider was asked for this key. Above 1 only when a call
+    # was repeated (its answer lost, or a duplicate message): never charged twice,
+    # but the chaos suite counts it.
+    calls = NumberAttribute(default=1)

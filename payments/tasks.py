@@ -3,6 +3,8 @@ from datetime import UTC, date, datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 
+from payflow.aws.leases import LEASE_RETRIES
+
 from .services import authorizations_expire, payment_process, refund_process
 from .settlement import settlement_run
 
@@ -20,9 +22,12 @@ def expire_authorizations_task() -> int:
     return authorizations_expire()
 
 
-@shared_task(name="payments.tasks.process_refund_task", ignore_result=True)
-def process_refund_task(refund_id: str) -> None:
-    refund_process(refund_id=refund_id)
+@shared_task(bind=True, name="payments.tasks.process_refund_task", ignore_result=True)
+def process_refund_task(self, refund_id: str) -> None:
+    retry = refund_process(refund_id=refund_id)
+    if retry is not None:
+        # Another worker holds it; a lease ends within a task's time limit, so few retries do.
+        raise self.retry(countdown=retry.countdown, max_retries=LEASE_RETRIES)
 
 
 @shared_task(name="payments.tasks.settle_day_task", ignore_result=True)

@@ -1,11 +1,15 @@
+import time
+
 import pytest
 from django.core import mail
 
 from customers.services import ach_settle_due, disbursement_notify, disbursement_process
 from customers.tables import Disbursement
+from payflow.aws.leases import RetryLater
 from payflow.balances.selectors import balances_available, ledger_entries
 from payflow.balances.services import balance_top_up
 from payflow.events.tables import Event
+from payments.tables import ProviderCharge
 
 pytestmark = pytest.mark.django_db
 
@@ -82,8 +86,6 @@ def test_a_payout_larger_than_the_balance_is_refused(api, funded):
 
 
 def test_processing_twice_pays_out_once(api, funded):
-    from payments.tables import ProviderCharge
-
     body = payout(api).json()
     disbursement_process(disbursement_id=body["id"])
     disbursement_process(disbursement_id=body["id"])
@@ -155,3 +157,22 @@ def test_a_notification_that_could_not_be_sent_is_tried_again(api, funded, setti
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert disbursement_notify(disbursement_id=body["id"]) is True
     assert len(mail.outbox) == 1
+
+
+def test_a_duplicate_message_does_not_pay_out_while_another_worker_does(api, funded):
+    disbursement_id = payout(api).json()["id"]
+    disbursement = Disbursement.get(disbursement_id)
+    # A worker moved it to processing and is calling the payout provider.
+    disbursement.update(
+        actions=[Disbursement.status.set("processing"), Disbursement.lease_until.set(int(time.time()) + 30)]
+    )
+    retry = disbursement_process(disbursement_id=disbursement_id)
+    assert isinstance(retry, RetryLater) and 29 < retry.countdown <= 31
+    assert not list(ProviderCharge.scan(ProviderCharge.key.contains(disbursement_id)))
+
+    disbursement.update(actions=[Disbursement.lease_until.set(int(time.time()) - 1)])  # it died
+    assert disbursement_process(disbursement_id=disbursement_id) is None
+    assert disbursement_process(disbursement_id=disbursement_id) is None
+    assert Disbursement.get(disbursement_id).status == "completed"
+    (charge,) = ProviderCharge.scan(ProviderCharge.key.contains(disbursement_id))
+    assert int(charge.calls) == 1

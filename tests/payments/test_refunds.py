@@ -1,7 +1,11 @@
+import time
+
 import pytest
 
+from payflow.aws.leases import RetryLater
+from payments.providers import provider_get
 from payments.services import payment_process, refund_process
-from payments.tables import Payment, Refund
+from payments.tables import Payment, ProviderCharge, Refund
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +108,31 @@ def test_a_refund_is_idempotent(api, completed):
 def test_a_refund_amount_with_too_many_decimals_is_a_400(api, completed):
     response = refund(api, completed, "1.001")
     assert (response.status_code, response.json()["error"]["param"]) == (400, "amount")
+
+
+def test_a_duplicate_message_does_not_call_the_provider_while_another_worker_does(api, completed):
+    refund_id = refund(api, completed, "100.00").json()["id"]
+    held = Refund.get(refund_id)
+    held.update(actions=[Refund.lease_until.set(int(time.time()) + 30)])  # a worker is calling the provider
+
+    retry = refund_process(refund_id=refund_id)
+    assert isinstance(retry, RetryLater) and 29 < retry.countdown <= 31
+    assert Refund.get(refund_id).status == "pending"
+    assert not list(ProviderCharge.scan(ProviderCharge.key.contains(refund_id)))
+
+    held.update(actions=[Refund.lease_until.set(int(time.time()) - 1)])  # that worker died
+    assert refund_process(refund_id=refund_id) is None
+    assert refund_process(refund_id=refund_id) is None  # and the redelivered message finds it done
+    assert Refund.get(refund_id).status == "completed"
+    (charge,) = ProviderCharge.scan(ProviderCharge.key.contains(refund_id))
+    assert int(charge.calls) == 1
+
+
+def test_a_repeated_provider_call_is_counted_and_books_once(api, completed):
+    refund_id = refund(api, completed, "100.00").json()["id"]
+    provider = provider_get(Refund.get(refund_id).provider)
+    first = provider.refund(amount=10000, currency="CAD", idempotency_key=refund_id)
+    again = provider.refund(amount=10000, currency="CAD", idempotency_key=refund_id)
+    assert first.reference == again.reference
+    (charge,) = ProviderCharge.scan(ProviderCharge.key.contains(refund_id))
+    assert int(charge.calls) == 2
