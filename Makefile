@@ -9,7 +9,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST := $(PY) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run bench test test-unit test-e2e test-production lint format requirements clean
+.PHONY: help setup run bench test test-unit test-e2e test-production chaos lint format requirements clean
 
 help:
 	@echo "make run               set up and run the whole platform (web, worker, beat, AWS emulator)"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-unit         unit and service tests only (moto, no emulator)"
 	@echo "make test-e2e          end-to-end tests (emulator, real Celery worker, real server)"
 	@echo "make test-production   database and cache tests against PostgreSQL and Redis"
+	@echo "make chaos             the fault-injection suite (outages, kill -9, duplicates, soak)"
 	@echo "make lint              ruff"
 	@echo "make requirements      recompile requirements/*.txt from requirements/*.in"
 	@echo "make clean             remove virtualenvs and local state (all local data)"
@@ -44,20 +45,26 @@ bench: setup
 	$(PY) -m payflow.devstack.bench
 
 test: setup
-	$(PYTEST) --cov --cov-report=term:skip-covered
+	$(PYTEST) -m "not chaos" --cov --cov-report=term:skip-covered
 
 test-unit: setup
-	$(PYTEST) -m "not e2e"
+	$(PYTEST) -m "not e2e and not chaos"
 
 test-e2e: setup
-	$(PYTEST) -m e2e
+	$(PYTEST) -m "e2e and not chaos"
+
+# Faults injected into the running stack; money checked after each. The soak
+# runs CHAOS_SOAK_SECONDS (10 minutes unless told otherwise).
+CHAOS_SOAK_SECONDS ?= 600
+chaos: setup
+	CHAOS_SOAK_SECONDS=$(CHAOS_SOAK_SECONDS) $(PYTEST) -m chaos -p no:cacheprovider
 
 # The production profile: the same suite's database and cache tests against
 # the PostgreSQL and Redis on loopback (as on the CI machine).
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/payflow
 REDIS_URL ?= redis://127.0.0.1:6379/15
 test-production: setup
-	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PYTEST) -m "not e2e" -p no:cacheprovider
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PYTEST) -m "not e2e and not chaos" -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -12,7 +12,7 @@ from botocore.exceptions import ConnectionError as AwsConnectionError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from kombu.exceptions import OperationalError
-from pynamodb.exceptions import PynamoDBConnectionError
+from pynamodb.exceptions import PynamoDBException
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -49,7 +49,8 @@ DRF_CODES: dict[type[drf.APIException], ErrorCode] = {
 
 
 def is_transient_aws_error(exc: BaseException) -> bool:
-    if isinstance(exc, PynamoDBConnectionError) and exc.cause is not None:
+    # PynamoDB wraps botocore's errors; a transaction's error is no PynamoDBConnectionError.
+    if isinstance(exc, PynamoDBException) and exc.cause is not None:
         return is_transient_aws_error(exc.cause)
     if isinstance(exc, (AwsConnectionError, HTTPClientError, OperationalError)):
         return True

@@ -4,6 +4,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from django.test import Client
 from django.urls import path
+from pynamodb.exceptions import TransactWriteError
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +33,10 @@ class FailingApi(APIView):
     failures = {
         "application": ApplicationError(ErrorCode.INVALID_REQUEST, "Amount too large.", param="amount"),
         "aws": EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+        # What a transaction raises when DynamoDB cannot be reached (found by the chaos suite).
+        "transaction": TransactWriteError(
+            "Failed", EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+        ),
         "bug": ZeroDivisionError("secret detail"),
     }
 
@@ -113,8 +118,9 @@ def test_application_error_keeps_its_code_message_and_param(client):
     assert error_of(response)["message"] == "Amount too large."
 
 
-def test_unreachable_aws_is_a_retryable_503(client):
-    response = client.get("/v1/fail/aws")
+@pytest.mark.parametrize("kind", ["aws", "transaction"])
+def test_unreachable_aws_is_a_retryable_503(client, kind):
+    response = client.get(f"/v1/fail/{kind}")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     assert error_of(response)["code"] == "service_unavailable"
