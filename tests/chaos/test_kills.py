@@ -65,7 +65,7 @@ def test_workers_killed_at_random_finish_every_payment_refund_and_payout_once(st
     stop = threading.Event()
 
     def kill_at_random():
-        while not stop.wait(rng.uniform(0.5, 2.0)):
+        while not stop.wait(rng.uniform(0.3, 1.2)):
             index = rng.randrange(len(workers))
             worker = workers[index]
             pool = children(worker.process.pid)
