@@ -22,10 +22,19 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
             for name, field in self.fields.items():
-                problem = _not_strings(field, data.get(name))
+                problem = _not_strings(field, data.get(name)) or _too_long(field, data.get(name))
                 if problem:
                     raise serializers.ValidationError({name: [problem]})
         return super().to_internal_value(data)
+
+
+def _too_long(field, value) -> str | None:
+    """The length limit holds for what was sent: DRF would trim whitespace first and let
+    a ``"\\r"`` + 500 characters through a limit of 500 (the schema says otherwise)."""
+    limit = getattr(field, "max_length", None)
+    if isinstance(field, serializers.CharField) and limit and isinstance(value, str) and len(value) > limit:
+        return f"Ensure this field has no more than {limit} characters."
+    return None
 
 
 def _is_text(field) -> bool:

@@ -126,3 +126,11 @@ def test_a_url_over_8_kib_gets_414_in_the_error_shape(api, aws):
 def test_text_must_be_sent_as_a_json_string(api, aws, change, param):
     response = post(api, json.dumps(PAYMENT | change).encode())
     assert response.status_code == 400 and response.json()["error"]["param"] == param
+
+
+def test_a_length_limit_counts_what_was_sent_not_what_is_left_after_trimming():
+    class Described(StrictSerializer):
+        description = serializers.CharField(max_length=5)
+
+    assert Described(data={"description": " abcde "}).is_valid() is False  # found by Schemathesis
+    assert Described(data={"description": "abcde"}).is_valid() is True
