@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from django import forms
 from django.contrib import admin
 
+from payflow.aws.dynamodb import not_found
 from payflow.console.options import Detail, DynamoAdmin, Listing, Section, admin_link, money, when
-from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.admin import events_section
 from payflow.merchants.selectors import merchant_choices
 from payments.admin.payments import history_section
@@ -68,7 +68,7 @@ class CustomerAdmin(DynamoAdmin):
     def detail(self, request, object_id):
         customer = customer_find(object_id)
         if customer is None:
-            raise ApplicationError(ErrorCode.NOT_FOUND, f"No such customer: '{object_id}'.", param="id")
+            raise not_found("customer", object_id)
         return Detail(
             title=f"Customer {customer.id}",
             sections=[
@@ -175,7 +175,7 @@ class DisbursementAdmin(DynamoAdmin):
     def detail(self, request, object_id):
         d = disbursement_find(object_id)
         if d is None:
-            raise ApplicationError(ErrorCode.NOT_FOUND, f"No such disbursement: '{object_id}'.", param="id")
+            raise not_found("disbursement", object_id)
         settles_at = datetime.fromtimestamp(float(d.settles_at), UTC) if d.settles_at is not None else None
         return Detail(
             title=f"Disbursement {d.id}",

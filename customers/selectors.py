@@ -1,7 +1,7 @@
-from payflow.aws.dynamodb import owned_get
+from payflow.aws.dynamodb import item_or_none, not_found, owned_get
 from payflow.aws.pagination import Page, query_page
 from payflow.balances.selectors import balances_available
-from payflow.errors import ApplicationError, ErrorCode
+from payflow.errors import ApplicationError
 from payflow.money import format_minor_units
 from payments.settlement import payment_fee
 from payments.tables import Payment, Refund
@@ -19,20 +19,15 @@ def customer_get(*, merchant_id: str, customer_id: str) -> Customer:
         try:
             reference = Customer.get(reference_key(merchant_id, customer_id), consistent_read=True)
         except Customer.DoesNotExist:
-            raise ApplicationError(
-                ErrorCode.NOT_FOUND, f"No such customer: '{customer_id}'.", param="id"
-            ) from None
+            raise not_found("customer", customer_id) from None
         customer_id = reference.target
     return owned_get(Customer, customer_id, merchant_id=merchant_id, noun="customer", consistent=True)
 
 
 def customer_find(customer_id: str) -> Customer | None:
     """A customer of any merchant, by PayFlow's id (``cus_…``): the operators' view."""
-    try:
-        customer = Customer.get(customer_id)
-    except Customer.DoesNotExist:
-        return None
-    return customer if customer.target is None else None  # not a reference item
+    customer = item_or_none(Customer, customer_id)
+    return customer if customer is not None and customer.target is None else None  # not a reference item
 
 
 def customer_search(*, term: str, merchant_id: str | None = None) -> list[Customer]:
@@ -60,10 +55,7 @@ def disbursement_get(*, merchant_id: str, disbursement_id: str) -> Disbursement:
 
 def disbursement_find(disbursement_id: str) -> Disbursement | None:
     """A disbursement of any merchant, by id: the operators' view."""
-    try:
-        return Disbursement.get(disbursement_id)
-    except Disbursement.DoesNotExist:
-        return None
+    return item_or_none(Disbursement, disbursement_id)
 
 
 def disbursement_list(

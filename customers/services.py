@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from payflow.audit.services import audit_record_new
 from payflow.aws.clients import aws_client
 from payflow.aws.dynamodb import (
     cancellation_codes,
-    condition_failed,
     conditions_failed,
     transact_write,
     transact_write_retrying,
+    update_if,
 )
 from payflow.aws.leases import RetryLater, lease_seconds, lease_take
 from payflow.balances.services import balance_credit_in, balance_debit_in, insufficient_balance
@@ -378,15 +378,12 @@ def disbursement_notify(*, disbursement_id: str) -> bool:
         RETURNED: f"Your payout of {amount} was returned by your bank",
     }[disbursement.status]
     # Claim the notification first: a duplicate task finds it claimed.
-    try:
-        disbursement.update(
-            actions=[Disbursement.notified.set(disbursement.status)],
-            condition=Disbursement.notified.does_not_exist() | (Disbursement.notified != disbursement.status),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    if not update_if(
+        disbursement,
+        actions=[Disbursement.notified.set(disbursement.status)],
+        condition=Disbursement.notified.does_not_exist() | (Disbursement.notified != disbursement.status),
+    ):
+        return False
     try:
         if disbursement.email:
             send_mail(subject, f"{subject}.\n\nReference: {disbursement.id}\n", None, [disbursement.email])

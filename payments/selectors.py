@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from customers.tables import Customer
 from payflow.audit.selectors import audit_history
 from payflow.audit.tables import AuditRecord
-from payflow.aws.dynamodb import owned_get
+from payflow.aws.dynamodb import item_or_none, owned_get
 from payflow.aws.pagination import Page, cursor_decode, cursor_encode, query_page, query_page_bounded
 from payflow.errors import ApplicationError, ErrorCode
 
@@ -82,10 +82,7 @@ OPERATOR_MAX_EMPTY_DAYS = 31
 
 def payment_find(payment_id: str) -> Payment | None:
     """A payment of any merchant, by id: the operators' view."""
-    try:
-        return Payment.get(payment_id)
-    except Payment.DoesNotExist:
-        return None
+    return item_or_none(Payment, payment_id)
 
 
 def payment_search(*, term: str, merchant_id: str | None = None) -> list[Payment]:
@@ -105,10 +102,7 @@ def payment_search(*, term: str, merchant_id: str | None = None) -> list[Payment
     if merchant_id is not None:
         customer_keys.append(f"{merchant_id}#{term}")
     if term.startswith("cus_"):
-        try:
-            customer = Customer.get(term)
-        except Customer.DoesNotExist:
-            customer = None
+        customer = item_or_none(Customer, term)
         if customer is not None and customer.created_key is not None:
             customer_keys.append(f"{customer.merchant_id}#{customer.id}")
             if customer.customer_id:
@@ -256,10 +250,7 @@ def refund_list(
 
 def refund_find(refund_id: str) -> Refund | None:
     """A refund of any merchant, by id: the operators' view."""
-    try:
-        return Refund.get(refund_id)
-    except Refund.DoesNotExist:
-        return None
+    return item_or_none(Refund, refund_id)
 
 
 def refund_search(*, term: str, merchant_id: str | None = None) -> list[Refund]:
@@ -301,10 +292,7 @@ def settlement_list(*, merchant_id: str, limit: int = 10, starting_after: str | 
 
 def settlement_find(settlement_id: str) -> Settlement | None:
     """A settlement of any merchant, by id: the operators' view."""
-    try:
-        return Settlement.get(settlement_id)
-    except Settlement.DoesNotExist:
-        return None
+    return item_or_none(Settlement, settlement_id)
 
 
 def settlement_list_operator(

@@ -10,10 +10,15 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from payflow.audit.services import audit_record_new
-from payflow.aws.dynamodb import cancellation_codes, condition_failed, transact_write, transact_write_retrying
+from payflow.aws.dynamodb import (
+    cancellation_codes,
+    transact_write,
+    transact_write_retrying,
+    update_if,
+)
 from payflow.aws.leases import RetryLater, lease_seconds, lease_take
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.services import EVENT_TYPES, event_new, event_record, event_write
@@ -829,14 +834,9 @@ def payment_days_backfill() -> int:
     """Set ``created_day`` on payments that predate it; a maintenance Scan, never on a request path."""
     updated = 0
     for payment in Payment.scan(Payment.created_day.does_not_exist()):
-        try:
-            payment.update(
-                actions=[Payment.created_day.set(payment.created_at.date().isoformat())],
-                condition=Payment.created_day.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
-            continue
-        updated += 1
+        updated += update_if(
+            payment,
+            actions=[Payment.created_day.set(payment.created_at.date().isoformat())],
+            condition=Payment.created_day.does_not_exist(),
+        )
     return updated

@@ -27,9 +27,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 
-from payflow.aws.dynamodb import condition_failed, transact_write
+from payflow.aws.dynamodb import condition_failed, transact_write, update_if
 from payflow.balances.services import balance_credit_in
 from payflow.events.services import event_record
 from payflow.money import currency_exponent, format_minor_units, round_half_even_minor
@@ -114,38 +114,29 @@ def _open(*, merchant_id: str, currency: str, day: date) -> Settlement:
 
 def _mark_payment(payment: Payment, settlement_id: str) -> bool:
     fee = payment_fee(int(payment.amount_captured), payment.currency)
-    try:
-        payment.update(
-            actions=[
-                Payment.settlement_id.set(settlement_id),
-                Payment.settled_at.set(datetime.now(UTC)),
-                Payment.fee.set(fee),
-                Payment.unsettled_key.remove(),
-            ],
-            condition=Payment.settlement_id.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        return False  # settled by a concurrent run
-    return True
+    # False: settled by a concurrent run.
+    return update_if(
+        payment,
+        actions=[
+            Payment.settlement_id.set(settlement_id),
+            Payment.settled_at.set(datetime.now(UTC)),
+            Payment.fee.set(fee),
+            Payment.unsettled_key.remove(),
+        ],
+        condition=Payment.settlement_id.does_not_exist(),
+    )
 
 
 def _mark_refund(refund: Refund, settlement_id: str) -> bool:
-    try:
-        refund.update(
-            actions=[
-                Refund.settlement_id.set(settlement_id),
-                Refund.settled_at.set(datetime.now(UTC)),
-                Refund.unsettled_key.remove(),
-            ],
-            condition=Refund.settlement_id.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
-    return True
+    return update_if(
+        refund,
+        actions=[
+            Refund.settlement_id.set(settlement_id),
+            Refund.settled_at.set(datetime.now(UTC)),
+            Refund.unsettled_key.remove(),
+        ],
+        condition=Refund.settlement_id.does_not_exist(),
+    )
 
 
 def _complete(settlement: Settlement) -> None:

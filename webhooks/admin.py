@@ -9,6 +9,7 @@ from django.contrib.admin.utils import unquote
 from django.urls import reverse
 from django.utils.html import format_html
 
+from payflow.aws.dynamodb import not_found
 from payflow.console.options import Action, Detail, DynamoAdmin, Listing, Section, admin_link, when
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.admin import delivery_result, pretty_json
@@ -79,9 +80,7 @@ class WebhookEndpointAdmin(DynamoAdmin):
     def get_endpoint(self, object_id: str):
         endpoint = endpoint_or_none(object_id)
         if endpoint is None:
-            raise ApplicationError(
-                ErrorCode.NOT_FOUND, f"No such webhook endpoint: '{object_id}'.", param="id"
-            )
+            raise not_found("webhook endpoint", object_id)
         return endpoint
 
     def detail(self, request, object_id):
@@ -235,9 +234,7 @@ class WebhookDeliveryAdmin(DynamoAdmin):
     def get_delivery(self, object_id: str):
         delivery = delivery_find(object_id)
         if delivery is None:
-            raise ApplicationError(
-                ErrorCode.NOT_FOUND, f"No such webhook delivery: '{object_id}'.", param="id"
-            )
+            raise not_found("webhook delivery", object_id)
         return delivery
 
     def detail(self, request, object_id):

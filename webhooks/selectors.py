@@ -3,7 +3,7 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 
-from payflow.aws.dynamodb import owned_get
+from payflow.aws.dynamodb import item_or_none, owned_get
 from payflow.aws.pagination import Page, cursor_decode, cursor_encode, query_page, query_page_bounded
 from payflow.errors import ApplicationError, ErrorCode
 
@@ -21,10 +21,7 @@ def endpoint_get(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
 
 
 def endpoint_or_none(endpoint_id: str) -> WebhookEndpoint | None:
-    try:
-        return WebhookEndpoint.get(endpoint_id, consistent_read=True)
-    except WebhookEndpoint.DoesNotExist:
-        return None
+    return item_or_none(WebhookEndpoint, endpoint_id, consistent=True)
 
 
 def endpoint_list(*, merchant_id: str, limit: int = 10, starting_after: str | None = None) -> Page:
@@ -115,10 +112,7 @@ OPERATOR_MAX_EXAMINED = 1000
 
 def delivery_find(delivery_id: str) -> WebhookDelivery | None:
     """A delivery of any merchant, by id: the operators' view."""
-    try:
-        return WebhookDelivery.get(delivery_id)
-    except WebhookDelivery.DoesNotExist:
-        return None
+    return item_or_none(WebhookDelivery, delivery_id)
 
 
 def delivery_list_operator(

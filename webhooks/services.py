@@ -22,15 +22,17 @@ from datetime import UTC, datetime
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from payflow.aws.dynamodb import (
     Transaction,
-    condition_failed,
     conditions_failed,
+    item_or_none,
+    not_found,
     time_key,
     transact_write,
     transact_write_retrying,
+    update_if,
 )
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.representations import event_representation
@@ -143,19 +145,11 @@ def endpoint_update(
             WebhookEndpoint.disabled_reason.remove(),
             WebhookEndpoint.failing_since.remove(),
         ]
-    try:
-        endpoint.update(actions=actions, condition=WebhookEndpoint.id.exists())
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        raise _endpoint_gone(endpoint) from exc
+    # Deleted between the caller's read and this write: as for any unknown id.
+    if not update_if(endpoint, actions=actions, condition=WebhookEndpoint.id.exists()):
+        raise not_found("webhook endpoint", endpoint.id)
     subscriptions_changed(endpoint.merchant_id)
     return endpoint
-
-
-def _endpoint_gone(endpoint: WebhookEndpoint) -> ApplicationError:
-    """Deleted between the caller's read and its write: the same answer as for any unknown id."""
-    return ApplicationError(ErrorCode.NOT_FOUND, f"No such webhook endpoint: '{endpoint.id}'.", param="id")
 
 
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
@@ -170,26 +164,24 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     the race reads the other's secret and rotates from it.
     """
     for _ in range(3):
-        try:
-            endpoint.update(
-                actions=[
-                    WebhookEndpoint.previous_secret.set(endpoint.secret),
-                    WebhookEndpoint.previous_secret_until.set(
-                        int(time.time()) + settings.WEBHOOK_SECRET_OVERLAP_SECONDS
-                    ),
-                    WebhookEndpoint.secret.set(secret_new()),
-                    WebhookEndpoint.updated_at.set(_now()),
-                ],
-                condition=WebhookEndpoint.secret == endpoint.secret,
-            )
+        rotated = update_if(
+            endpoint,
+            actions=[
+                WebhookEndpoint.previous_secret.set(endpoint.secret),
+                WebhookEndpoint.previous_secret_until.set(
+                    int(time.time()) + settings.WEBHOOK_SECRET_OVERLAP_SECONDS
+                ),
+                WebhookEndpoint.secret.set(secret_new()),
+                WebhookEndpoint.updated_at.set(_now()),
+            ],
+            condition=WebhookEndpoint.secret == endpoint.secret,
+        )
+        if rotated:
             return endpoint
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
-            try:
-                endpoint.refresh(consistent_read=True)
-            except WebhookEndpoint.DoesNotExist:
-                raise _endpoint_gone(endpoint) from exc
+        try:
+            endpoint.refresh(consistent_read=True)
+        except WebhookEndpoint.DoesNotExist:
+            raise not_found("webhook endpoint", endpoint.id) from None
     raise ApplicationError(
         ErrorCode.INVALID_STATE, "The endpoint's secret is being rotated by another request; try again."
     )
@@ -317,18 +309,15 @@ def deliveries_dispatch_due() -> int:
         )
         for item in due:
             backoff = REDISPATCH_BACKOFF_SECONDS * 2 ** min(int(item.redispatches or 0), 6)
-            try:
-                WebhookDelivery(item.id).update(
-                    actions=[
-                        WebhookDelivery.dispatch_at.set(now + backoff),
-                        WebhookDelivery.redispatches.add(1),
-                    ],
-                    condition=WebhookDelivery.dispatch_at == item.dispatch_at,
-                )
-            except UpdateError as exc:
-                if condition_failed(exc):
-                    continue  # claimed or finished meanwhile
-                raise
+            if not update_if(
+                WebhookDelivery(item.id),
+                actions=[
+                    WebhookDelivery.dispatch_at.set(now + backoff),
+                    WebhookDelivery.redispatches.add(1),
+                ],
+                condition=WebhookDelivery.dispatch_at == item.dispatch_at,
+            ):
+                continue  # claimed or finished meanwhile
             _publish(item.id)
             sent += 1
     return sent
@@ -375,24 +364,21 @@ def _delivery_claim(delivery_id: str, token: str) -> WebhookDelivery | None:
     now = time.time()
     lease_until = now + _lease_seconds()
     delivery = WebhookDelivery(delivery_id)
-    try:
-        delivery.update(
-            actions=[
-                WebhookDelivery.lease_token.set(token),
-                WebhookDelivery.lease_until.set(lease_until),
-                # Should this attempt die, the dispatcher sends the delivery again after the lease.
-                WebhookDelivery.dispatch_shard.set(_dispatch_shard(delivery_id)),
-                WebhookDelivery.dispatch_at.set(lease_until + 1),
-                WebhookDelivery.redispatches.set(0),
-            ],
-            condition=(WebhookDelivery.status == PENDING)
-            & (WebhookDelivery.next_attempt_at <= now + CLOCK_TOLERANCE_SECONDS)
-            & (WebhookDelivery.lease_until.does_not_exist() | (WebhookDelivery.lease_until < now)),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return None  # finished, not due yet, or in another worker's hands
-        raise
+    if not update_if(
+        delivery,
+        actions=[
+            WebhookDelivery.lease_token.set(token),
+            WebhookDelivery.lease_until.set(lease_until),
+            # Should this attempt die, the dispatcher sends the delivery again after the lease.
+            WebhookDelivery.dispatch_shard.set(_dispatch_shard(delivery_id)),
+            WebhookDelivery.dispatch_at.set(lease_until + 1),
+            WebhookDelivery.redispatches.set(0),
+        ],
+        condition=(WebhookDelivery.status == PENDING)
+        & (WebhookDelivery.next_attempt_at <= now + CLOCK_TOLERANCE_SECONDS)
+        & (WebhookDelivery.lease_until.does_not_exist() | (WebhookDelivery.lease_until < now)),
+    ):
+        return None  # finished, not due yet, or in another worker's hands
     return delivery
 
 
@@ -413,27 +399,20 @@ def _delivery_defer(delivery: WebhookDelivery, token: str) -> None:
 def _delivery_reschedule(delivery: WebhookDelivery, token: str, *, wait: float, extra: list) -> bool:
     now = time.time()
     countdown = wait <= settings.WEBHOOK_COUNTDOWN_MAX_SECONDS
-    try:
-        delivery.update(
-            actions=[
-                WebhookDelivery.next_attempt_at.set(now + wait),
-                # With a countdown the worker holds the task; the dispatcher is the fallback.
-                WebhookDelivery.dispatch_at.set(
-                    now + wait + (settings.OUTBOX_GRACE_SECONDS if countdown else 0)
-                ),
-                WebhookDelivery.lease_token.remove(),
-                WebhookDelivery.lease_until.remove(),
-                *extra,
-            ],
-            condition=WebhookDelivery.lease_token == token,
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            logger.warning(
-                "webhook delivery %s: the lease ran out before the attempt was recorded", delivery.id
-            )
-            return False
-        raise
+    if not update_if(
+        delivery,
+        actions=[
+            WebhookDelivery.next_attempt_at.set(now + wait),
+            # With a countdown the worker holds the task; the dispatcher is the fallback.
+            WebhookDelivery.dispatch_at.set(now + wait + (settings.OUTBOX_GRACE_SECONDS if countdown else 0)),
+            WebhookDelivery.lease_token.remove(),
+            WebhookDelivery.lease_until.remove(),
+            *extra,
+        ],
+        condition=WebhookDelivery.lease_token == token,
+    ):
+        logger.warning("webhook delivery %s: the lease ran out before the attempt was recorded", delivery.id)
+        return False
     if countdown:
         _publish(delivery.id, countdown=wait)
     return True
@@ -533,15 +512,9 @@ def _delivery_record(
         WebhookDelivery.lease_token.remove(),
         WebhookDelivery.lease_until.remove(),
     ]
-    try:
-        delivery.update(actions=actions, condition=WebhookDelivery.lease_token == token)
-    except UpdateError as exc:
-        if condition_failed(exc):
-            logger.warning(
-                "webhook delivery %s: the lease ran out before the attempt was recorded", delivery.id
-            )
-            return None
-        raise
+    if not update_if(delivery, actions=actions, condition=WebhookDelivery.lease_token == token):
+        logger.warning("webhook delivery %s: the lease ran out before the attempt was recorded", delivery.id)
+        return None
     webhook_delivery_observe(status=status)
     log = logger.info if status == SUCCEEDED else logger.warning
     log(
@@ -560,27 +533,22 @@ def _endpoint_outcome(endpoint: WebhookEndpoint, result: PostResult) -> None:
     # deleted item would bring back a ghost holding only its key.
     if result.succeeded:
         if endpoint.failing_since is not None:
-            try:
-                endpoint.update(
-                    actions=[WebhookEndpoint.failing_since.remove()], condition=WebhookEndpoint.id.exists()
-                )
-            except UpdateError as exc:
-                if not condition_failed(exc):
-                    raise
+            update_if(
+                endpoint,
+                actions=[WebhookEndpoint.failing_since.remove()],
+                condition=WebhookEndpoint.id.exists(),
+            )
         return
     if result.status_code == 410:
         endpoint_disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.")
         return
     now = time.time()
     if endpoint.failing_since is None:
-        try:
-            endpoint.update(
-                actions=[WebhookEndpoint.failing_since.set(now)],
-                condition=WebhookEndpoint.id.exists() & WebhookEndpoint.failing_since.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
+        update_if(
+            endpoint,
+            actions=[WebhookEndpoint.failing_since.set(now)],
+            condition=WebhookEndpoint.id.exists() & WebhookEndpoint.failing_since.does_not_exist(),
+        )
         return
     limit = settings.WEBHOOK_DISABLE_AFTER_DAYS * 86400 * settings.WEBHOOK_TIME_SCALE
     if now - float(endpoint.failing_since) >= limit:
@@ -635,11 +603,7 @@ def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
             WebhookDelivery.endpoint_status.set(f"{delivery.endpoint_id}#{PENDING}"),
             WebhookDelivery.manual.set(True),
         ]
-    try:
-        delivery.update(actions=actions, condition=WebhookDelivery.status == delivery.status)
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+    if not update_if(delivery, actions=actions, condition=WebhookDelivery.status == delivery.status):
         # It changed meanwhile; whatever it is now, an attempt is due or has just been made.
         delivery.refresh(consistent_read=True)
         return delivery
@@ -665,10 +629,7 @@ def event_redeliver(*, event: Event, endpoint: WebhookEndpoint | None = None) ->
         endpoints = [e for e in endpoints_of(event.merchant_id) if subscribes(e, event.type)]
     redelivered = []
     for target in endpoints:
-        try:
-            existing = WebhookDelivery.get(delivery_id_of(event.id, target.id), consistent_read=True)
-        except WebhookDelivery.DoesNotExist:
-            existing = None
+        existing = item_or_none(WebhookDelivery, delivery_id_of(event.id, target.id), consistent=True)
         if existing is not None:
             redelivered.append(delivery_redeliver(delivery=existing))
             continue
@@ -762,14 +723,9 @@ def deliveries_failing_backfill() -> int:
         code = delivery.last_status_code
         if code is not None and 200 <= int(code) < 300:
             continue  # a success, redelivered by hand and not attempted yet
-        try:
-            delivery.update(
-                actions=[WebhookDelivery.failed_key.set(FAILING)],
-                condition=WebhookDelivery.updated_at == delivery.updated_at,
-            )
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
-            continue
-        updated += 1
+        updated += update_if(
+            delivery,
+            actions=[WebhookDelivery.failed_key.set(FAILING)],
+            condition=WebhookDelivery.updated_at == delivery.updated_at,
+        )
     return updated

@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import Http404
 
+from payflow.aws.dynamodb import not_found
 from payflow.console.options import Action, Detail, DynamoAdmin, Listing, Section, admin_link, when
-from payflow.errors import ApplicationError, ErrorCode
 
 from .models import Queue
 from .queues import (
@@ -66,7 +66,7 @@ class QueueAdmin(DynamoAdmin):
     def get_queue(self, sqs_name: str) -> QueueStats:
         stats = queue_find(sqs_name=sqs_name)
         if stats is None:
-            raise ApplicationError(ErrorCode.NOT_FOUND, f"No such queue: '{sqs_name}'.", param="id")
+            raise not_found("queue", sqs_name)
         return stats
 
     def detail(self, request, object_id):

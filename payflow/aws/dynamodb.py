@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -87,6 +87,17 @@ def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
 def condition_failed(exc: PynamoDBException) -> bool:
     """Whether a single-item write was refused by its condition (not an error: someone was first)."""
     return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def update_if(item: Model, *, actions: list, condition) -> bool:
+    """Update ``item`` (read back in place) if ``condition`` holds; False if the condition refused it."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+    return True
 
 
 def conditions_failed(exc: TransactWriteError) -> list[Model]:
@@ -179,12 +190,22 @@ def transact_write(**kwargs) -> Transaction:
     return Transaction(connection=_transaction_connection, **kwargs)
 
 
+def item_or_none(model, key, *, consistent: bool = False):
+    """The item with this key, or None."""
+    try:
+        return model.get(key, consistent_read=consistent)
+    except model.DoesNotExist:
+        return None
+
+
+def not_found(noun: str, object_id: str) -> ApplicationError:
+    """The one answer for an id that is unknown, another merchant's, or gone."""
+    return ApplicationError(ErrorCode.NOT_FOUND, f"No such {noun}: '{object_id}'.", param="id")
+
+
 def owned_get(model, object_id: str, *, merchant_id: str, noun: str, consistent: bool = False):
     """The merchant's object; another merchant's id is "not found", never "forbidden"."""
-    try:
-        found = model.get(object_id, consistent_read=consistent)
-    except model.DoesNotExist:
-        found = None
+    found = item_or_none(model, object_id, consistent=consistent)
     if found is None or found.merchant_id != merchant_id:
-        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such {noun}: '{object_id}'.", param="id")
+        raise not_found(noun, object_id)
     return found

@@ -11,11 +11,10 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from .dynamodb import condition_failed
+from .dynamodb import update_if
 
 # Retries of a task that found its item's lease held; each waits for the lease
 # to end, so more than a couple mean something else is wrong (then SQS's
@@ -47,11 +46,8 @@ def lease_take(item: Model, *, condition: Condition) -> RetryLater | None:
     if held_until > now:
         return RetryLater(countdown=held_until - now + 0.5)
     free = model.lease_until.does_not_exist() | (model.lease_until <= now)
-    try:
-        item.update(actions=[model.lease_until.set(int(now) + lease_seconds())], condition=condition & free)
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+    lease = model.lease_until.set(int(now) + lease_seconds())
+    if not update_if(item, actions=[lease], condition=condition & free):
         # Taken by another worker, or moved on (finished): the retry finds out which.
         return RetryLater(countdown=lease_seconds() + 0.5)
     return None

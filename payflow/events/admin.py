@@ -6,8 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from payflow.aws.dynamodb import not_found
 from payflow.console.options import Detail, DynamoAdmin, Listing, Section, admin_link, when
-from payflow.errors import ApplicationError, ErrorCode
 from payflow.merchants.selectors import merchant_choices
 from webhooks.selectors import delivery_list_for_event
 
@@ -104,7 +104,7 @@ class EventAdmin(DynamoAdmin):
     def detail(self, request, object_id):
         event = event_find(object_id)
         if event is None:
-            raise ApplicationError(ErrorCode.NOT_FOUND, f"No such event: '{object_id}'.", param="id")
+            raise not_found("event", object_id)
         deliveries = delivery_list_for_event(event_id=event.id, limit=50).items
         return Detail(
             title=f"Event {event.id}",

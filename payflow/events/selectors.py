@@ -1,8 +1,7 @@
 from datetime import UTC, datetime
 
-from payflow.aws.dynamodb import owned_get
+from payflow.aws.dynamodb import item_or_none, not_found, owned_get
 from payflow.aws.pagination import Page, query_page
-from payflow.errors import ApplicationError, ErrorCode
 
 from .tables import Event
 
@@ -15,17 +14,14 @@ def _expired(event: Event) -> bool:
 def event_get(*, merchant_id: str, event_id: str) -> Event:
     event = owned_get(Event, event_id, merchant_id=merchant_id, noun="event")
     if _expired(event):
-        raise ApplicationError(ErrorCode.NOT_FOUND, f"No such event: '{event_id}'.", param="id")
+        raise not_found("event", event_id)
     return event
 
 
 def event_find(event_id: str) -> Event | None:
     """An event of any merchant, by id, unless it has expired: the operators' view."""
-    try:
-        event = Event.get(event_id)
-    except Event.DoesNotExist:
-        return None
-    return None if _expired(event) else event
+    event = item_or_none(Event, event_id)
+    return None if event is None or _expired(event) else event
 
 
 def event_search(*, term: str, merchant_id: str | None = None) -> list[Event]:

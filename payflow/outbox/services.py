@@ -4,9 +4,8 @@ import zlib
 
 from celery import current_app
 from django.conf import settings
-from pynamodb.exceptions import UpdateError
 
-from payflow.aws.dynamodb import condition_failed
+from payflow.aws.dynamodb import update_if
 from payflow.observability.logs import log_context, log_context_get
 
 from .tables import OutboxEntry
@@ -72,15 +71,12 @@ def outbox_sweep() -> int:
         )
         for entry in due:
             delay = min(OUTBOX_BACKOFF_SECONDS * 2 ** int(entry.published), 3600)
-            try:
-                entry.update(
-                    actions=[OutboxEntry.due_at.set(now + delay), OutboxEntry.published.add(1)],
-                    condition=OutboxEntry.ref.exists(),
-                )
-            except UpdateError as exc:
-                if condition_failed(exc):
-                    continue  # finished meanwhile
-                raise
+            if not update_if(
+                entry,
+                actions=[OutboxEntry.due_at.set(now + delay), OutboxEntry.published.add(1)],
+                condition=OutboxEntry.ref.exists(),
+            ):
+                continue  # finished meanwhile
             # The task carries the request id of the API call that made the work, as the first publish did.
             with log_context(request_id=entry.request_id):
                 logger.warning("outbox: re-publishing %s for %s", entry.task, entry.object_id)

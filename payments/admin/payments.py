@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 
 from payflow.audit.selectors import audit_history
+from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Action,
     Detail,
@@ -139,7 +140,7 @@ class PaymentAdmin(DynamoAdmin):
     def get_payment(self, object_id: str):
         payment = payment_find(object_id)
         if payment is None:
-            raise ApplicationError(ErrorCode.NOT_FOUND, f"No such payment: '{object_id}'.", param="id")
+            raise not_found("payment", object_id)
         return payment
 
     def detail(self, request, object_id):

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import FileResponse, Http404
 
+from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Action,
     Detail,
@@ -95,7 +96,7 @@ class RefundAdmin(DynamoAdmin):
     def detail(self, request, object_id):
         refund = refund_find(object_id)
         if refund is None:
-            raise ApplicationError(ErrorCode.NOT_FOUND, f"No such refund: '{object_id}'.", param="id")
+            raise not_found("refund", object_id)
         metadata = plain_dict(refund.metadata)
         return Detail(
             title=f"Refund {refund.id}",
@@ -207,7 +208,7 @@ class SettlementAdmin(DynamoAdmin):
     def get_settlement(self, object_id: str):
         settlement = settlement_find(object_id)
         if settlement is None:
-            raise ApplicationError(ErrorCode.NOT_FOUND, f"No such settlement: '{object_id}'.", param="id")
+            raise not_found("settlement", object_id)
         return settlement
 
     def detail(self, request, object_id):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from pynamodb.exceptions import PutError
 
-from payflow.aws.dynamodb import condition_failed
+from payflow.aws.dynamodb import condition_failed, item_or_none
 from payflow.ids import random_token
 
 from ..tables import ProviderCharge
@@ -126,10 +126,7 @@ class SandboxProvider(Provider):
         return SUCCEEDED if draw < settings.PAYMENTS_SANDBOX_SUCCESS_RATE else "do_not_honor"
 
     def _find(self, operation: str, idempotency_key: str) -> ProviderCharge | None:
-        try:
-            return ProviderCharge.get(f"{self.name}#{operation}#{idempotency_key}", consistent_read=True)
-        except ProviderCharge.DoesNotExist:
-            return None
+        return item_or_none(ProviderCharge, f"{self.name}#{operation}#{idempotency_key}", consistent=True)
 
     def _book(
         self, operation: str, idempotency_key: str, amount: int, currency: str, outcome: str
