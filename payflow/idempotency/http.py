@@ -4,30 +4,15 @@ A view validates its input first (a request that fails validation stores
 nothing), then hands its work to ``idempotent_response``.
 """
 
-import logging
-from collections.abc import Callable
-
 from rest_framework.response import Response
 
 from payflow.errors import ApplicationError, ErrorCode
 
-from .services import (
-    IdempotencyClaim,
-    IdempotentReplay,
-    idempotency_claim,
-    idempotency_complete,
-    idempotency_release,
-    request_fingerprint,
-)
-
-logger = logging.getLogger(__name__)
+from .services import Work, idempotent_run, request_fingerprint
 
 BODY_FIELD = "idempotency_key"
 MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
-
-# The work of a request: given the claim (or None), it returns (status, body).
-Work = Callable[[IdempotencyClaim | None], tuple[int, dict]]
 
 
 def idempotency_key_of(request) -> str | None:
@@ -59,30 +44,11 @@ def idempotent_response(request, *, merchant_id: str, work: Work) -> Response:
     if key is None:
         status, body = work(None)
         return Response(body, status=status)
-
     data = (
         {k: v for k, v in request.data.items() if k != BODY_FIELD} if isinstance(request.data, dict) else {}
     )
     fingerprint = request_fingerprint(method=request.method, path=request.path, data=data)
-    outcome = idempotency_claim(merchant_id=merchant_id, key=key, fingerprint=fingerprint)
-    if isinstance(outcome, IdempotentReplay):
-        # The replay created nothing: 201 becomes 200, any other status stays.
-        status = 200 if outcome.status == 201 else outcome.status
-        return Response(outcome.body, status=status, headers={REPLAY_HEADER: "true"})
-
-    claim = outcome
-    try:
-        status, body = work(claim)
-    except ApplicationError as error:
-        if error.status >= 500:
-            idempotency_release(claim=claim)
-        else:
-            # A refusal is an answer too: the same request gets it again.
-            idempotency_complete(claim=claim, status=error.status, body=error.as_body())
-        raise
-    except BaseException:
-        idempotency_release(claim=claim)
-        raise
-    if not claim.completed:
-        idempotency_complete(claim=claim, status=status, body=body)
-    return Response(body, status=status)
+    status, body, replayed = idempotent_run(
+        merchant_id=merchant_id, key=key, fingerprint=fingerprint, work=work
+    )
+    return Response(body, status=status, headers={REPLAY_HEADER: "true"} if replayed else None)

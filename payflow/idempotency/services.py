@@ -11,6 +11,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -133,3 +134,39 @@ def idempotency_release(*, claim: IdempotencyClaim) -> None:
     except DeleteError as exc:
         if not condition_failed(exc):
             raise
+
+
+# The work of a request: given its claim (or None without a key), it returns (status, body).
+Work = Callable[[IdempotencyClaim | None], tuple[int, dict]]
+
+
+def idempotent_run(
+    *, merchant_id: str, key: str, fingerprint: str, work: Work, keep_refusals: bool = True
+) -> tuple[int, dict, bool]:
+    """Run ``work`` once for this key: its (status, body, replayed).
+
+    A repeat gets the first answer back (201 becomes 200: the repeat created
+    nothing). A refusal (an ``ApplicationError`` below 500) is an answer too
+    and is kept for the same request, unless ``keep_refusals`` is False (an
+    operator's form, sent again once corrected); an error of ours or of AWS
+    frees the key for a retry. ``work`` may complete the claim itself, in the
+    transaction that does the work.
+    """
+    outcome = idempotency_claim(merchant_id=merchant_id, key=key, fingerprint=fingerprint)
+    if isinstance(outcome, IdempotentReplay):
+        return (200 if outcome.status == 201 else outcome.status), outcome.body, True
+    claim = outcome
+    try:
+        status, body = work(claim)
+    except ApplicationError as error:
+        if error.status >= 500 or not keep_refusals:
+            idempotency_release(claim=claim)
+        else:
+            idempotency_complete(claim=claim, status=error.status, body=error.as_body())
+        raise
+    except BaseException:
+        idempotency_release(claim=claim)
+        raise
+    if not claim.completed:
+        idempotency_complete(claim=claim, status=status, body=body)
+    return status, body, False

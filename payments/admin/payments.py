@@ -23,12 +23,7 @@ from payflow.console.options import (
 )
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.admin import events_section
-from payflow.idempotency.services import (
-    IdempotentReplay,
-    idempotency_claim,
-    idempotency_release,
-    request_fingerprint,
-)
+from payflow.idempotency.services import idempotent_run, request_fingerprint
 from payflow.merchants.models import Merchant
 from payflow.merchants.selectors import merchant_choices
 
@@ -276,17 +271,9 @@ class PaymentAdmin(DynamoAdmin):
         def perform(data) -> str:
             payment = self.get_payment(payment_id)
             amount = data["amount"].strip() or None
-            claim = idempotency_claim(
-                merchant_id=payment.merchant_id,
-                key=f"operator-refund-{data['once']}",
-                fingerprint=request_fingerprint(
-                    method="POST", path=request.path, data={"amount": amount, "payment": payment_id}
-                ),
-            )
-            if isinstance(claim, IdempotentReplay):
-                return f"Refund {claim.body['id']} was already created by this form."
-            try:
-                refund, _ = refund_create(
+
+            def refund(claim):
+                _, body = refund_create(
                     merchant_id=payment.merchant_id,
                     payment_id=payment_id,
                     amount=amount,
@@ -295,10 +282,21 @@ class PaymentAdmin(DynamoAdmin):
                     actor="operator",
                     claim=claim,
                 )
-            finally:
-                if not claim.completed:
-                    idempotency_release(claim=claim)
-            return f"Refund {refund.id} of {money(refund.amount, refund.currency)} is on its way."
+                return 201, body
+
+            # One refund per rendered form, however often it is sent; a refused one may be corrected.
+            _, body, replayed = idempotent_run(
+                merchant_id=payment.merchant_id,
+                key=f"operator-refund-{data['once']}",
+                fingerprint=request_fingerprint(
+                    method="POST", path=request.path, data={"amount": amount, "payment": payment_id}
+                ),
+                work=refund,
+                keep_refusals=False,
+            )
+            if replayed:
+                return f"Refund {body['id']} was already created by this form."
+            return f"Refund {body['id']} of {body['amount']} {body['currency']} is on its way."
 
         return self.confirmed_action(
             request,
