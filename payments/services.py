@@ -476,32 +476,33 @@ def provider_key(payment: Payment) -> str:
     return payment.id if retries == 0 else f"{payment.id}-retry-{retries}"
 
 
+def payment_retry_refusal(payment: Payment) -> ApplicationError | None:
+    """Why an operator may not retry ``payment``, or None if they may."""
+    retries = int(payment.retries or 0)
+    if payment.status != FAILED:
+        why = f"Payment {payment.id} is {payment.status}; only a failed payment can be retried."
+    elif payment.failure_code in FINAL_DECLINES:
+        why = (
+            f"Payment {payment.id} was declined for good ({payment.failure_code}); "
+            "card networks forbid retrying it."
+        )
+    elif retries >= settings.PAYMENTS_OPERATOR_RETRY_LIMIT:
+        why = f"Payment {payment.id} was retried {retries} times already, the most allowed."
+    else:
+        return None
+    return ApplicationError(ErrorCode.PAYMENT_NOT_RETRYABLE, why, param="id")
+
+
 def payment_retry(*, payment: Payment, actor: str, reason: str) -> Payment:
     """Send a failed payment through routing again, as a new charge attempt.
 
     The payment goes back to pending with its failure cleared and its primary
     provider, and is queued as a new payment is (outbox, then the task).
     """
-    if payment.status != FAILED:
-        raise ApplicationError(
-            ErrorCode.PAYMENT_NOT_RETRYABLE,
-            f"Payment {payment.id} is {payment.status}; only a failed payment can be retried.",
-            param="id",
-        )
-    if payment.failure_code in FINAL_DECLINES:
-        raise ApplicationError(
-            ErrorCode.PAYMENT_NOT_RETRYABLE,
-            f"Payment {payment.id} was declined for good ({payment.failure_code}); "
-            "card networks forbid retrying it.",
-            param="id",
-        )
+    refusal = payment_retry_refusal(payment)
+    if refusal is not None:
+        raise refusal
     retries = int(payment.retries or 0)
-    if retries >= settings.PAYMENTS_OPERATOR_RETRY_LIMIT:
-        raise ApplicationError(
-            ErrorCode.PAYMENT_NOT_RETRYABLE,
-            f"Payment {payment.id} was retried {retries} times already, the most allowed.",
-            param="id",
-        )
     try:
         _transition(
             payment,
@@ -613,6 +614,13 @@ def _collided(exc: TransactWriteError, *, last_item_is_fatal: bool) -> bool:
     return "TransactionConflict" in codes or "ConditionalCheckFailed" in codes
 
 
+def payment_refund_left(payment: Payment) -> int:
+    """What may still be refunded of ``payment`` (minor units); 0 if it cannot be refunded."""
+    if payment.status not in REFUNDABLE:
+        return 0
+    return int(payment.amount_captured) - int(payment.amount_refunded)
+
+
 def refund_create(
     *,
     merchant_id: str,
@@ -636,13 +644,13 @@ def refund_create(
                 f"Only completed payments can be refunded; {payment.id} is {payment.status}.",
                 param="payment_id",
             )
-        captured, refunded = int(payment.amount_captured), int(payment.amount_refunded)
-        wanted = captured - refunded if amount is None else amount_to_minor(amount, payment.currency)
-        if wanted <= 0 or refunded + wanted > captured:
-            left = format_minor_units(captured - refunded, payment.currency)
+        left = payment_refund_left(payment)
+        wanted = left if amount is None else amount_to_minor(amount, payment.currency)
+        if not 0 < wanted <= left:
             raise ApplicationError(
                 ErrorCode.REFUND_EXCEEDS_CAPTURED,
-                f"The refund exceeds what is left to refund of {payment.id}: {left} {payment.currency}.",
+                f"The refund exceeds what is left to refund of {payment.id}: "
+                f"{format_minor_units(left, payment.currency)} {payment.currency}.",
                 param="amount",
             )
         now = _now()
@@ -684,7 +692,7 @@ def refund_create(
                 _payment_refunded_update(
                     transaction,
                     payment,
-                    refunded=refunded + wanted,
+                    refunded=int(payment.amount_refunded) + wanted,
                     actor=actor,
                     reason=f"refund {refund.id}",
                     now=now,

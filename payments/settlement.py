@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -31,6 +32,7 @@ from pynamodb.exceptions import PutError
 
 from payflow.aws.dynamodb import condition_failed, transact_write, update_if
 from payflow.balances.services import balance_credit_in
+from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.services import event_record
 from payflow.money import currency_exponent, format_minor_units, round_half_even_minor
 
@@ -56,6 +58,24 @@ def settlement_id_for(*, merchant_id: str, currency: str, day: date) -> str:
 
 def _cutoff(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+SETTLE_DAY_TASK = "payments.tasks.settle_day_task"
+
+
+def settlement_request(*, day: date) -> datetime:
+    """Queue the settlement of ``day`` for every merchant, as the nightly run does; returns its cutoff.
+
+    Only a day that has ended (UTC) can be settled: one still running would be
+    closed with part of its money, and the rest left for no settlement.
+    """
+    if day >= datetime.now(UTC).date():
+        raise ApplicationError(
+            ErrorCode.INVALID_REQUEST, "Only a day that has ended (UTC) can be settled.", param="day"
+        )
+    # By name: the task module imports this one.
+    current_app.send_task(SETTLE_DAY_TASK, args=[day.isoformat()])
+    return _cutoff(day)
 
 
 @dataclass(frozen=True)

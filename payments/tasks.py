@@ -6,7 +6,7 @@ from django.conf import settings
 from payflow.aws.leases import LEASE_RETRIES
 
 from .services import authorizations_expire, payment_process, refund_process
-from .settlement import settlement_run
+from .settlement import SETTLE_DAY_TASK, settlement_run
 
 
 @shared_task(bind=True, name="payments.tasks.process_payment_task", ignore_result=True)
@@ -30,7 +30,7 @@ def process_refund_task(self, refund_id: str) -> None:
         raise self.retry(countdown=retry.countdown, max_retries=LEASE_RETRIES)
 
 
-@shared_task(name="payments.tasks.settle_day_task", ignore_result=True)
+@shared_task(name=SETTLE_DAY_TASK, ignore_result=True)
 def settle_day_task(day: str) -> None:
     """Settle ``day`` (YYYY-MM-DD) for every merchant: beat's run for yesterday, operators' for any day."""
     from payflow.merchants.models import Merchant

@@ -32,7 +32,13 @@ from ..apis import PAYMENT_TYPES, STATUSES
 from ..providers import PROVIDERS
 from ..representations import plain_dict
 from ..selectors import payment_find, payment_list_operator, payment_search, refund_list
-from ..services import REFUNDABLE, payment_cancel, payment_retry, refund_create
+from ..services import (
+    payment_cancel,
+    payment_refund_left,
+    payment_retry,
+    payment_retry_refusal,
+    refund_create,
+)
 
 PAGE_SIZE = 50
 
@@ -230,9 +236,9 @@ class PaymentAdmin(DynamoAdmin):
 
     def _actions(self, p) -> list[Action]:
         actions = []
-        if p.status == "failed":
+        if payment_retry_refusal(p) is None:
             actions.append(Action("Retry", self.url("retry", p.id), "payments.retry_payment"))
-        if p.status in REFUNDABLE and int(p.amount_captured) > int(p.amount_refunded):
+        if payment_refund_left(p) > 0:
             actions.append(Action("Refund", self.url("refund", p.id), "payments.refund_payment"))
         if p.status == "authorized":
             actions.append(

@@ -1,7 +1,6 @@
 """Refunds and settlements in the operator console: lists, details, report download, a run for a day."""
 
 import json
-from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.contrib import admin
@@ -35,8 +34,7 @@ from ..selectors import (
     settlement_list_operator,
     settlement_report_open,
 )
-from ..settlement import COMPLETED, IN_PROGRESS
-from ..tasks import settle_day_task
+from ..settlement import COMPLETED, IN_PROGRESS, settlement_request
 from .payments import history_section
 
 PAGE_SIZE = 50
@@ -149,12 +147,6 @@ class RunSettlementForm(ReasonForm):
     )
 
     field_order = ("day", "reason")
-
-    def clean_day(self):
-        day = self.cleaned_data["day"]
-        if day >= datetime.now(UTC).date():
-            raise forms.ValidationError("Only a day that has ended (UTC) can be settled.")
-        return day
 
 
 @admin.register(models.Settlement)
@@ -303,11 +295,10 @@ class SettlementAdmin(DynamoAdmin):
     def run_view(self, request):
         def perform(data) -> str:
             day = data["day"]
-            settle_day_task.delay(day.isoformat())
-            cutoff = day + timedelta(days=1)
+            cutoff = settlement_request(day=day)
             return (
                 f"The settlement of {day} is queued for every merchant: what was captured or refunded "
-                f"before {cutoff} 00:00 UTC and is not settled yet."
+                f"before {cutoff:%Y-%m-%d %H:%M} UTC and is not settled yet."
             )
 
         return self.confirmed_action(

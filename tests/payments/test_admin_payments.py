@@ -172,6 +172,10 @@ def test_a_failed_payment_is_retried_as_a_new_charge_attempt(payments_operator, 
 
 def test_a_final_decline_cannot_be_retried(payments_operator, processed):
     payment = processed(metadata={"test_outcome": "stolen_card"})
+    # No Retry button for it: the page asks the same rule as the action.
+    assert (
+        detail_url(payment.id, "retry") not in payments_operator.get(detail_url(payment.id)).content.decode()
+    )
     response = csrf_post(payments_operator, detail_url(payment.id, "retry"), {"reason": "try"})
     assert response.status_code == 200
     assert "forbid retrying" in response.content.decode()
