@@ -25,7 +25,7 @@ from .selectors import (
     endpoint_list,
     endpoint_or_none,
 )
-from .services import DISABLED, FAILED, PENDING, SUCCEEDED, endpoint_update, event_redeliver
+from .services import DISABLED, FAILED, PENDING, SUCCEEDED, endpoint_enable, event_redeliver
 from .signing import secret_masked
 
 PAGE_SIZE = 50
@@ -138,12 +138,7 @@ class WebhookEndpointAdmin(DynamoAdmin):
         endpoint_id = unquote(object_id)
 
         def perform(data) -> str:
-            endpoint = self.get_endpoint(endpoint_id)
-            if endpoint.status != DISABLED:
-                raise ApplicationError(
-                    ErrorCode.INVALID_STATE, f"The webhook endpoint {endpoint_id} is not disabled."
-                )
-            endpoint_update(endpoint=endpoint, disabled=False)
+            endpoint_enable(endpoint=self.get_endpoint(endpoint_id))
             return (
                 f"Webhook endpoint {endpoint_id} is enabled again: new events are delivered to it. "
                 "Deliveries that failed meanwhile are not resent; redeliver them from the deliveries list."

@@ -195,6 +195,15 @@ def endpoint_signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
     return secrets_
 
 
+def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Enable a disabled endpoint again (an operator's decision); its failing streak starts over."""
+    if endpoint.status != DISABLED:
+        raise ApplicationError(
+            ErrorCode.INVALID_STATE, f"The webhook endpoint {endpoint.id} is not disabled."
+        )
+    return endpoint_update(endpoint=endpoint, disabled=False)
+
+
 def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
     """Disable an enabled endpoint and record ``webhook_endpoint.disabled``; False if it was not enabled."""
     now = _now()

@@ -5,7 +5,12 @@ import pytest
 from standardwebhooks import Webhook
 
 from payflow.errors import ApplicationError, ErrorCode
-from webhooks.services import endpoint_rotate_secret, endpoint_signing_secrets, endpoint_update
+from webhooks.services import (
+    endpoint_enable,
+    endpoint_rotate_secret,
+    endpoint_signing_secrets,
+    endpoint_update,
+)
 from webhooks.signing import signature_header
 from webhooks.tables import WebhookEndpoint
 
@@ -137,3 +142,13 @@ def test_two_rotations_at_once_both_happen(api, endpoint):
     stored = WebhookEndpoint.get(endpoint["id"])
     assert stored.secret == second.secret and stored.previous_secret == first.secret
     assert len({endpoint["secret"], first.secret, second.secret}) == 3
+
+
+def test_only_a_disabled_endpoint_can_be_enabled_again(api, endpoint):
+    stored = WebhookEndpoint.get(endpoint["id"])
+    with pytest.raises(ApplicationError) as refused:
+        endpoint_enable(endpoint=stored)
+    assert refused.value.code == ErrorCode.INVALID_STATE
+    endpoint_update(endpoint=stored, disabled=True)
+    assert endpoint_enable(endpoint=stored).status == "enabled"
+    assert WebhookEndpoint.get(endpoint["id"]).status == "enabled"
