@@ -6,6 +6,8 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
+from payflow.pan import luhn_valid
+
 TEST_CARD_OUTCOMES: dict[str, str] = {
     "4242424242424242": "success",
     "4000000000000002": "generic_decline",
@@ -62,18 +64,6 @@ def _is_ascii_digits(value: object) -> bool:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def luhn_valid(number: str) -> bool:
-    if not _is_ascii_digits(number):
-        return False
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char)
-        if position % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
 
 
 def card_brand(number: str) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 import structlog
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
+from payflow.pan import luhn_valid
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -74,19 +76,9 @@ _PATTERNS = [
 _PAN = re.compile(r"(?<!\w)(?<!\d\.)[2-6](?:[ -]?\d){12,18}(?!\d|\.\d)")
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
 def _pan_mask(match: re.Match) -> str:
     digits = re.sub(r"\D", "", match.group())
-    return f"[card …{digits[-4:]}]" if _luhn(digits) else match.group()
+    return f"[card …{digits[-4:]}]" if luhn_valid(digits) else match.group()
 
 
 def scrub_text(text: str) -> str:

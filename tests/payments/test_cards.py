@@ -3,13 +3,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from payflow.pan import luhn_valid
 from payments.cards import (
     TEST_CARD_OUTCOMES,
     CardDetails,
     CardError,
     card_brand,
     card_intake,
-    luhn_valid,
 )
 
 KEY = b"test-fingerprint-key"
