@@ -7,9 +7,17 @@ from django import forms
 from django.contrib import admin
 
 from payflow.aws.dynamodb import not_found
-from payflow.console.options import Detail, DynamoAdmin, Listing, Section, admin_link, money, when
+from payflow.console.options import (
+    Detail,
+    DynamoAdmin,
+    Listing,
+    MerchantFilterForm,
+    Section,
+    admin_link,
+    money,
+    when,
+)
 from payflow.events.admin import events_section
-from payflow.merchants.selectors import merchant_choices
 from payments.admin.payments import history_section
 from payments.representations import plain_dict
 from payments.selectors import payment_search
@@ -26,17 +34,12 @@ def _metadata(value) -> str:
     return json.dumps(metadata, sort_keys=True) if metadata else "—"
 
 
-class CustomerFilterForm(forms.Form):
+class CustomerFilterForm(MerchantFilterForm):
     q = forms.CharField(
         required=False,
         label="Search",
         help_text="Exact: customer id (cus_…), or the merchant's own customer id once a merchant is chosen.",
     )
-    merchant = forms.ChoiceField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "—"), *merchant_choices()]
 
 
 @admin.register(models.Customer)
@@ -126,16 +129,11 @@ class CustomerAdmin(DynamoAdmin):
         )
 
 
-class DisbursementFilterForm(forms.Form):
+class DisbursementFilterForm(MerchantFilterForm):
     q = forms.CharField(required=False, label="Search", help_text="Exact: disbursement id.")
-    merchant = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         required=False, choices=[("", "any"), *((status, status) for status in DISBURSEMENT_STATUSES)]
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "—"), *merchant_choices()]
 
 
 @admin.register(models.Disbursement)

@@ -10,11 +10,19 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from payflow.aws.dynamodb import not_found
-from payflow.console.options import Action, Detail, DynamoAdmin, Listing, Section, admin_link, when
+from payflow.console.options import (
+    Action,
+    Detail,
+    DynamoAdmin,
+    Listing,
+    MerchantFilterForm,
+    Section,
+    admin_link,
+    when,
+)
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.admin import delivery_result, pretty_json
 from payflow.events.selectors import event_find
-from payflow.merchants.selectors import merchant_choices
 
 from . import models
 from .selectors import (
@@ -35,13 +43,8 @@ def _epoch(seconds) -> datetime | None:
     return datetime.fromtimestamp(float(seconds), UTC) if seconds is not None else None
 
 
-class EndpointFilterForm(forms.Form):
+class EndpointFilterForm(MerchantFilterForm):
     q = forms.CharField(required=False, label="Search", help_text="Exact: endpoint id.")
-    merchant = forms.ChoiceField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "—"), *merchant_choices()]
 
 
 @admin.register(models.WebhookEndpoint)
@@ -158,9 +161,8 @@ class WebhookEndpointAdmin(DynamoAdmin):
         )
 
 
-class DeliveryFilterForm(forms.Form):
+class DeliveryFilterForm(MerchantFilterForm):
     q = forms.CharField(required=False, label="Search", help_text="Exact: delivery id or event id.")
-    merchant = forms.ChoiceField(required=False)
     endpoint = forms.CharField(required=False, max_length=64, help_text="Endpoint id (we_…).")
     status = forms.ChoiceField(
         required=False,
@@ -172,9 +174,7 @@ class DeliveryFilterForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "any"), *merchant_choices()]
+    merchant_blank = "any"
 
 
 @admin.register(models.WebhookDelivery)

@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from payflow.errors import ApplicationError, ErrorCode
+from payflow.merchants.selectors import merchant_choices
 from payflow.money import format_minor_units
 
 
@@ -61,6 +62,18 @@ class Detail:
     title: str
     sections: list[Section]
     actions: list[Action] = field(default_factory=list)
+
+
+class MerchantFilterForm(forms.Form):
+    """A list's filters: an exact search ``q`` first, then the merchant (blank: ``merchant_blank``)."""
+
+    merchant = forms.ChoiceField(required=False)
+    merchant_blank = "—"  # "any" where the list spans merchants without one chosen
+    field_order = ("q", "merchant")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].choices = [("", self.merchant_blank), *merchant_choices()]
 
 
 class ReasonForm(forms.Form):

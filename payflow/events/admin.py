@@ -7,8 +7,15 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from payflow.aws.dynamodb import not_found
-from payflow.console.options import Detail, DynamoAdmin, Listing, Section, admin_link, when
-from payflow.merchants.selectors import merchant_choices
+from payflow.console.options import (
+    Detail,
+    DynamoAdmin,
+    Listing,
+    MerchantFilterForm,
+    Section,
+    admin_link,
+    when,
+)
 from webhooks.selectors import delivery_list_for_event
 
 from . import models
@@ -58,18 +65,13 @@ def pretty_json(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
 
 
-class EventFilterForm(forms.Form):
+class EventFilterForm(MerchantFilterForm):
     q = forms.CharField(
         required=False,
         label="Search",
         help_text="Exact: event id, or the id of the object it is about (payment, refund…).",
     )
-    merchant = forms.ChoiceField(required=False)
     type = forms.ChoiceField(required=False, choices=[("", "any"), *((t, t) for t in EVENT_TYPES)])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "—"), *merchant_choices()]
 
 
 @admin.register(models.Event)

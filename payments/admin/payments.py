@@ -15,6 +15,7 @@ from payflow.console.options import (
     Detail,
     DynamoAdmin,
     Listing,
+    MerchantFilterForm,
     ReasonForm,
     Section,
     admin_link,
@@ -25,7 +26,6 @@ from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.admin import events_section
 from payflow.idempotency.services import idempotent_run, request_fingerprint
 from payflow.merchants.models import Merchant
-from payflow.merchants.selectors import merchant_choices
 
 from .. import models
 from ..apis import PAYMENT_TYPES, STATUSES
@@ -47,13 +47,12 @@ def _choices(values) -> list[tuple[str, str]]:
     return [("", "any"), *((value, value.replace("_", " ")) for value in values)]
 
 
-class PaymentFilterForm(forms.Form):
+class PaymentFilterForm(MerchantFilterForm):
     q = forms.CharField(
         required=False,
         label="Search",
         help_text="Exact: payment id, idempotency key, provider reference or customer id.",
     )
-    merchant = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=_choices(STATUSES))
     type = forms.ChoiceField(required=False, choices=_choices(PAYMENT_TYPES))
     provider = forms.ChoiceField(required=False, choices=_choices(sorted(PROVIDERS)))
@@ -62,9 +61,7 @@ class PaymentFilterForm(forms.Form):
         required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Inclusive."
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "any"), *merchant_choices()]
+    merchant_blank = "any"
 
 
 class RefundForm(ReasonForm):

@@ -13,6 +13,7 @@ from payflow.console.options import (
     Detail,
     DynamoAdmin,
     Listing,
+    MerchantFilterForm,
     ReasonForm,
     Section,
     admin_link,
@@ -21,7 +22,6 @@ from payflow.console.options import (
 )
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.events.admin import events_section
-from payflow.merchants.selectors import merchant_choices
 
 from .. import models
 from ..representations import plain_dict
@@ -47,14 +47,9 @@ def _choices(values) -> list[tuple[str, str]]:
     return [("", "any"), *((value, value.replace("_", " ")) for value in values)]
 
 
-class RefundFilterForm(forms.Form):
+class RefundFilterForm(MerchantFilterForm):
     q = forms.CharField(required=False, label="Search", help_text="Exact: refund id or payment id.")
-    merchant = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=_choices(REFUND_STATUSES))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "—"), *merchant_choices()]
 
 
 @admin.register(models.Refund)
@@ -130,15 +125,12 @@ class RefundAdmin(DynamoAdmin):
         )
 
 
-class SettlementFilterForm(forms.Form):
+class SettlementFilterForm(MerchantFilterForm):
     q = forms.CharField(required=False, label="Search", help_text="Exact: settlement id.")
-    merchant = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=_choices((COMPLETED, IN_PROGRESS)))
     day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["merchant"].choices = [("", "any"), *merchant_choices()]
+    merchant_blank = "any"
 
 
 class RunSettlementForm(ReasonForm):
