@@ -9,6 +9,7 @@ by a cent, and balances equal to top-ups minus payouts.
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from customers.tables import Disbursement
@@ -20,6 +21,50 @@ from payments.services import provider_key
 from payments.tables import Payment, ProviderCharge, Refund
 
 SUCCEEDED = "succeeded"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of object is checked against the providers' books."""
+
+    model: type
+    unfinished: tuple[str, ...]
+    finals: frozenset[str]  # the statuses it reaches once, each with its event
+    provider_key: Callable  # object -> its ProviderCharge key
+    moved: Callable  # object -> whether our books say the money moved
+    money: Callable  # object -> the minor units counted as checked
+
+
+def _event_types(noun: str, finals) -> frozenset[str]:
+    return frozenset(f"{noun}.{status}" for status in finals)
+
+
+KINDS = {
+    "payment": Kind(
+        Payment,
+        ("pending", "processing"),
+        frozenset({"completed", "failed", "authorized"}),
+        lambda p: f"{p.provider}#{'charge' if p.capture else 'authorize'}#{provider_key(p)}",
+        lambda p: p.status != "failed",
+        lambda p: int(p.amount_captured),
+    ),
+    "refund": Kind(
+        Refund,
+        ("pending",),
+        frozenset({"completed", "failed"}),
+        lambda r: f"{r.provider}#refund#{r.id}",
+        lambda r: r.status == "completed",
+        lambda r: int(r.amount),
+    ),
+    "disbursement": Kind(
+        Disbursement,
+        ("pending", "processing"),
+        frozenset({"completed", "failed"}),
+        lambda d: f"{d.method}#payout#{d.id}",
+        lambda d: d.status == "completed",
+        lambda d: int(d.amount),
+    ),
+}
 
 
 @dataclass
@@ -46,84 +91,45 @@ def check(merchant_ids: list[str], *, top_ups: dict[tuple[str, str], int] | None
     matched: set[str] = set()
     books.repeated_calls = sum(int(c.calls) - 1 for c in charges.values())
 
-    def provider_record(key: str, amount: int, what: str, *, moved: bool) -> None:
-        """``moved``: our books say the money moved, so the provider must have exactly that."""
+    def against_provider(kind: Kind, item) -> None:
+        """The money moved at both, for the same amount, or at neither."""
+        key = kind.provider_key(item)
         charge = charges.get(key)
         if charge is not None:
             matched.add(key)
-        if moved:
+        if kind.moved(item):
             if charge is None or charge.outcome != SUCCEEDED:
-                books.problems.append(f"{what}: completed in our books, not at the provider")
-            elif int(charge.amount) != amount:
-                books.problems.append(f"{what}: {amount} in our books, {charge.amount} at the provider")
+                books.problems.append(f"{item.id}: completed in our books, not at the provider")
+            elif int(charge.amount) != int(item.amount):
+                books.problems.append(
+                    f"{item.id}: {item.amount} in our books, {charge.amount} at the provider"
+                )
         elif charge is not None and charge.outcome == SUCCEEDED:
-            books.problems.append(f"{what}: taken by the provider, failed in our books")
+            books.problems.append(f"{item.id}: taken by the provider, failed in our books")
 
-    def once(object_id: str, finals: set[str], events: set[str]) -> None:
-        transitions = [a for a in audit_history(object_id=object_id) if a.to_status in finals]
+    def once(noun: str, kind: Kind, item) -> None:
+        transitions = [a for a in audit_history(object_id=item.id) if a.to_status in kind.finals]
         if len(transitions) != 1:
-            books.problems.append(f"{object_id}: {len(transitions)} transitions into {sorted(finals)}")
-        published = [e for e in Event.by_object.query(object_id) if e.type in events]
+            books.problems.append(f"{item.id}: {len(transitions)} transitions into {sorted(kind.finals)}")
+        events = _event_types(noun, kind.finals)
+        published = [e for e in Event.by_object.query(item.id) if e.type in events]
         if len(published) != 1:
-            books.problems.append(f"{object_id}: {len(published)} events of {sorted(events)}")
+            books.problems.append(f"{item.id}: {len(published)} events of {sorted(events)}")
 
     for merchant_id in merchant_ids:
-        for listed in Payment.by_merchant.query(merchant_id):
-            payment = Payment.get(listed.id, consistent_read=True)
-            books.objects += 1
-            if payment.status in ("pending", "processing"):
-                books.problems.append(f"{payment.id}: still {payment.status}")
-                continue
-            once(
-                payment.id,
-                {"completed", "failed", "authorized"},
-                {"payment.completed", "payment.failed", "payment.authorized"},
-            )
-            operation = "charge" if payment.capture else "authorize"
-            captured = int(payment.amount_captured)
-            provider_record(
-                f"{payment.provider}#{operation}#{provider_key(payment)}",
-                int(payment.amount),
-                payment.id,
-                moved=payment.status not in ("failed",),
-            )
-            books.money[payment.currency] += captured
-        for listed in Refund.by_merchant.query(merchant_id):
-            refund = Refund.get(listed.id, consistent_read=True)
-            books.objects += 1
-            if refund.status == "pending":
-                books.problems.append(f"{refund.id}: still pending")
-                continue
-            once(refund.id, {"completed", "failed"}, {"refund.completed", "refund.failed"})
-            provider_record(
-                f"{refund.provider}#refund#{refund.id}",
-                int(refund.amount),
-                refund.id,
-                moved=refund.status == "completed",
-            )
-            books.money[refund.currency] += int(refund.amount)
         paid_out: Counter = Counter()
-        for listed in Disbursement.by_merchant.query(merchant_id):
-            disbursement = Disbursement.get(listed.id, consistent_read=True)
-            books.objects += 1
-            if disbursement.status in ("pending", "processing"):
-                books.problems.append(f"{disbursement.id}: still {disbursement.status}")
-                continue
-            once(
-                disbursement.id,
-                {"completed", "failed"},
-                {"disbursement.completed", "disbursement.failed"},
-            )
-            completed = disbursement.status == "completed"
-            provider_record(
-                f"{disbursement.method}#payout#{disbursement.id}",
-                int(disbursement.amount),
-                disbursement.id,
-                moved=completed,
-            )
-            if completed:
-                paid_out[disbursement.currency] += int(disbursement.amount)
-            books.money[disbursement.currency] += int(disbursement.amount)
+        for noun, kind in KINDS.items():
+            for listed in kind.model.by_merchant.query(merchant_id):
+                item = kind.model.get(listed.id, consistent_read=True)
+                books.objects += 1
+                if item.status in kind.unfinished:
+                    books.problems.append(f"{item.id}: still {item.status}")
+                    continue
+                once(noun, kind, item)
+                against_provider(kind, item)
+                books.money[item.currency] += kind.money(item)
+                if noun == "disbursement" and kind.moved(item):
+                    paid_out[item.currency] += int(item.amount)
         for (owner, currency), amount in (top_ups or {}).items():
             if owner != merchant_id:
                 continue

@@ -4,6 +4,10 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
+
+from payflow.audit.selectors import audit_history
+from payflow.outbox.tables import OutboxEntry
 
 VISA = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
 
@@ -85,3 +89,16 @@ def queue_depth(stack, queue: str) -> int:
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return sum(int(v) for v in attributes.values())
+
+
+def stuck_report(stack, stuck: dict[str, str], *processes) -> str:
+    """What a test that timed out needs to tell why: the stuck objects, their histories, the
+    outbox, the dead letters and the end of each process's output."""
+    lines = [f"not final: {Counter(stuck.values()).most_common()}"]
+    for object_id in list(stuck)[:3]:
+        history = [(a.from_status, a.to_status, a.reason) for a in audit_history(object_id=object_id)]
+        lines.append(f"{object_id}: {history}")
+    lines.append(f"outbox: {[(e.task, e.object_id) for e in OutboxEntry.scan()][:5]}")
+    lines.append(f"payments DLQ: {queue_depth(stack, 'payments-dlq')}")
+    lines += [process.text[-3000:] for process in processes]
+    return "\n".join(lines)

@@ -10,7 +10,7 @@ from pathlib import Path
 from payflow.balances.services import balance_top_up
 
 from . import books
-from .load import all_final, call, not_final, payment_body, wait_until
+from .load import all_final, call, not_final, payment_body, stuck_report, wait_until
 
 PAYMENTS, REFUNDS, PAYOUTS = 40, 20, 30
 PAID = ("completed", "failed", "partially_refunded", "refunded")
@@ -22,28 +22,6 @@ WORKER_ENV = {"PAYMENTS_PROVIDER_LATENCY_SCALE": "5"}
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in path.read_text().split()] if path.exists() else []
-
-
-def diagnose(stack, stuck: dict) -> str:
-    from payflow.audit.selectors import audit_history
-    from payflow.outbox.tables import OutboxEntry
-
-    lines = [str(stuck)]
-    for object_id in list(stuck)[:3]:
-        lines.append(
-            str(
-                [
-                    (a.from_status, a.to_status, a.reason, str(a.at))
-                    for a in audit_history(object_id=object_id)
-                ]
-            )
-        )
-    lines.append(str([e.attribute_values for e in OutboxEntry.scan()][:5]))
-    dlq = stack.client("sqs").get_queue_attributes(
-        QueueUrl=stack.queue_url("payments-dlq"), AttributeNames=["All"]
-    )
-    lines.append(str(dlq["Attributes"]))
-    return "\n".join(lines)
 
 
 def test_workers_killed_at_random_finish_every_payment_refund_and_payout_once(stack, stack_tables, figures):
@@ -127,7 +105,7 @@ def test_workers_killed_at_random_finish_every_payment_refund_and_payout_once(st
         lambda: all_final(web, key, "/v1/payments", payments, PAID),
         timeout=180,
         what="the payments",
-        describe=lambda: diagnose(stack, not_final(web, key, "/v1/payments", payments, PAID)),
+        describe=lambda: stuck_report(stack, not_final(web, key, "/v1/payments", payments, PAID), *workers),
     )
     wait_until(lambda: all_final(web, key, "/v1/disbursements", payouts), timeout=180, what="the payouts")
 

@@ -15,7 +15,7 @@ from tests.conftest import point_settings_at_aws
 from tests.e2e.conftest import Stack
 
 from . import books
-from .load import all_final, call, not_final, payment_body, wait_until
+from .load import all_final, call, not_final, payment_body, stuck_report, wait_until
 
 KEYS = 120
 SWEEP = {"payflow.outbox.tasks.outbox_sweep_task": 2}
@@ -100,11 +100,9 @@ def test_an_emulator_outage_mid_burst_gives_503s_and_retries_create_each_payment
         lambda: all_final(web, key, "/v1/payments", created.values(), PAID),
         timeout=120,
         what="the payments",
-        describe=lambda: [
-            Counter(not_final(web, key, "/v1/payments", created.values(), PAID).values()).most_common(),
-            worker.text[-4000:],
-            beat.text[-2000:],
-        ],
+        describe=lambda: stuck_report(
+            stack, not_final(web, key, "/v1/payments", created.values(), PAID), worker, beat
+        ),
     )
 
     figures["requests"] = sum(len(a) for a in answers.values())
