@@ -7,8 +7,7 @@ from .models import ApiKey, Merchant
 from .services import (
     api_key_cache_key,
     api_key_hash,
-    merchant_rate_limit_cache_key,
-    merchant_routing_cache_key,
+    merchant_settings_cache_key,
 )
 
 
@@ -43,32 +42,31 @@ def api_key_identity(*, secret: str) -> dict | None:
     return identity or None
 
 
+def _merchant_settings(merchant_id: str) -> dict:
+    """What operators set on a merchant that the API reads on its requests, through the cache."""
+    cache_key = merchant_settings_cache_key(merchant_id)
+    found = cache.get(cache_key)
+    if found is None:
+        row = Merchant.objects.filter(pk=merchant_id).values(
+            "routing_rules", "rate_limit_per_second", "rate_limit_burst"
+        )
+        found = row.first() or {}
+        cache.set(cache_key, found, settings.API_KEY_CACHE_SECONDS)
+    return found
+
+
 def merchant_routing_rules(*, merchant_id: str) -> list[dict]:
-    """The merchant's own routing rules (operators set them), through the cache."""
-    cache_key = merchant_routing_cache_key(merchant_id)
-    rules = cache.get(cache_key)
-    if rules is None:
-        rules = Merchant.objects.filter(pk=merchant_id).values_list("routing_rules", flat=True).first() or []
-        cache.set(cache_key, rules, settings.API_KEY_CACHE_SECONDS)
-    return rules
+    """The merchant's own routing rules (operators set them)."""
+    return _merchant_settings(merchant_id).get("routing_rules") or []
 
 
 def merchant_rate_limit(*, merchant_id: str) -> tuple[int, int]:
     """(requests per second, burst) for each of the merchant's keys: its own, else the default."""
-    cache_key = merchant_rate_limit_cache_key(merchant_id)
-    limits = cache.get(cache_key)
-    if limits is None:
-        own = (
-            Merchant.objects.filter(pk=merchant_id)
-            .values_list("rate_limit_per_second", "rate_limit_burst")
-            .first()
-        ) or (None, None)
-        limits = (
-            own[0] or settings.RATE_LIMIT_PER_SECOND,
-            own[1] or settings.RATE_LIMIT_BURST,
-        )
-        cache.set(cache_key, limits, settings.API_KEY_CACHE_SECONDS)
-    return limits
+    found = _merchant_settings(merchant_id)
+    return (
+        found.get("rate_limit_per_second") or settings.RATE_LIMIT_PER_SECOND,
+        found.get("rate_limit_burst") or settings.RATE_LIMIT_BURST,
+    )
 
 
 def merchant_choices() -> list[tuple[str, str]]:

@@ -27,12 +27,8 @@ def merchant_create(*, name: str) -> Merchant:
     return Merchant.objects.create(name=name)
 
 
-def merchant_routing_cache_key(merchant_id: str) -> str:
-    return f"merchant-routing:{merchant_id}"
-
-
-def merchant_rate_limit_cache_key(merchant_id: str) -> str:
-    return f"merchant-rate-limit:{merchant_id}"
+def merchant_settings_cache_key(merchant_id: str) -> str:
+    return f"merchant-settings:{merchant_id}"
 
 
 @transaction.atomic
@@ -40,10 +36,10 @@ def merchant_save(*, merchant: Merchant) -> Merchant:
     """Save an operator's change; the API uses the new routing rules and rate limit at once."""
     merchant.full_clean()
     merchant.save()
-    keys = [merchant_routing_cache_key(merchant.id), merchant_rate_limit_cache_key(merchant.id)]
-    cache.delete_many(keys)
+    key = merchant_settings_cache_key(merchant.id)
+    cache.delete(key)
     # Again once committed: a request between the two may have cached the old values.
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    transaction.on_commit(lambda: cache.delete(key))
     return merchant
 
 
