@@ -10,7 +10,6 @@ from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Detail,
     DynamoAdmin,
-    Listing,
     MerchantFilterForm,
     Section,
     admin_link,
@@ -50,15 +49,15 @@ class CustomerAdmin(DynamoAdmin):
         columns = ["Customer", "Merchant", "Merchant's id", "Email", "Name", "Created"]
         merchant_id = filters.get("merchant") or None
         if filters.get("q"):
-            customers = customer_search(term=filters["q"].strip(), merchant_id=merchant_id)
-            return Listing(columns, [self._row(c) for c in customers], note="Exact matches of the search.")
+            found = customer_search(term=filters["q"].strip(), merchant_id=merchant_id)
+            return self.search_listing(columns, found, merchant_id)
         if merchant_id is None:
-            note = "Customers are listed per merchant: choose one, or search by customer id."
-            return Listing(columns, [], note=note)
-        page = customer_list(merchant_id=merchant_id, limit=PAGE_SIZE, starting_after=cursor)
-        return Listing(columns, [self._row(c) for c in page.items], page.next_cursor)
+            return self.merchant_required(columns, "customer id")
+        return self.page_listing(
+            columns, customer_list(merchant_id=merchant_id, limit=PAGE_SIZE, starting_after=cursor)
+        )
 
-    def _row(self, customer) -> list:
+    def row(self, customer) -> list:
         return [
             admin_link("customers_customer", customer.id),
             admin_link("merchants_merchant", customer.merchant_id),
@@ -144,22 +143,18 @@ class DisbursementAdmin(DynamoAdmin):
         columns = ["Disbursement", "Merchant", "Customer", "Status", "Amount", "Method", "Created"]
         merchant_id = filters.get("merchant") or None
         if filters.get("q"):
-            disbursement = disbursement_find(filters["q"].strip())
-            found = disbursement is not None and merchant_id in (None, disbursement.merchant_id)
-            rows = [self._row(disbursement)] if found else []
-            return Listing(columns, rows, note="Exact matches of the search.")
+            return self.search_listing(columns, [disbursement_find(filters["q"].strip())], merchant_id)
         if merchant_id is None:
-            note = "Disbursements are listed per merchant: choose one, or search by disbursement id."
-            return Listing(columns, [], note=note)
+            return self.merchant_required(columns, "disbursement id")
         page = disbursement_list(
             merchant_id=merchant_id,
             status=filters.get("status") or None,
             limit=PAGE_SIZE,
             starting_after=cursor,
         )
-        return Listing(columns, [self._row(d) for d in page.items], page.next_cursor)
+        return self.page_listing(columns, page)
 
-    def _row(self, disbursement) -> list:
+    def row(self, disbursement) -> list:
         return [
             admin_link("customers_disbursement", disbursement.id),
             admin_link("merchants_merchant", disbursement.merchant_id),

@@ -14,7 +14,6 @@ from payflow.console.options import (
     Action,
     Detail,
     DynamoAdmin,
-    Listing,
     MerchantFilterForm,
     Section,
     admin_link,
@@ -58,18 +57,14 @@ class WebhookEndpointAdmin(DynamoAdmin):
         columns = ["Endpoint", "Merchant", "URL", "Status", "Events", "Failing since", "Created"]
         merchant_id = filters.get("merchant") or None
         if filters.get("q"):
-            endpoint = endpoint_or_none(filters["q"].strip())
-            found = endpoint is not None and merchant_id in (None, endpoint.merchant_id)
-            return Listing(
-                columns, [self._row(endpoint)] if found else [], note="Exact matches of the search."
-            )
+            return self.search_listing(columns, [endpoint_or_none(filters["q"].strip())], merchant_id)
         if merchant_id is None:
-            note = "Endpoints are listed per merchant: choose one, or search by endpoint id."
-            return Listing(columns, [], note=note)
-        page = endpoint_list(merchant_id=merchant_id, limit=PAGE_SIZE, starting_after=cursor)
-        return Listing(columns, [self._row(e) for e in page.items], page.next_cursor)
+            return self.merchant_required(columns, "endpoint id")
+        return self.page_listing(
+            columns, endpoint_list(merchant_id=merchant_id, limit=PAGE_SIZE, starting_after=cursor)
+        )
 
-    def _row(self, endpoint) -> list:
+    def row(self, endpoint) -> list:
         return [
             admin_link("webhooks_webhookendpoint", endpoint.id),
             admin_link("merchants_merchant", endpoint.merchant_id),
@@ -194,8 +189,7 @@ class WebhookDeliveryAdmin(DynamoAdmin):
             found = (
                 [delivery] if delivery is not None else delivery_list_for_event(event_id=term, limit=50).items
             )
-            rows = [self._row(d) for d in found if merchant_id in (None, d.merchant_id)]
-            return Listing(columns, rows, note="Exact matches of the search.")
+            return self.search_listing(columns, found, merchant_id)
         page = delivery_list_operator(
             merchant_id=merchant_id,
             endpoint_id=endpoint_id,
@@ -212,9 +206,9 @@ class WebhookDeliveryAdmin(DynamoAdmin):
                 note += ", of every merchant. Choose a merchant or an endpoint to see its other deliveries."
         if page.has_more and len(page.items) < PAGE_SIZE:
             note += " This page is short: the filters are read through, the next page reads on."
-        return Listing(columns, [self._row(d) for d in page.items], page.next_cursor, note.strip())
+        return self.page_listing(columns, page, note.strip())
 
-    def _row(self, d) -> list:
+    def row(self, d) -> list:
         return [
             admin_link("webhooks_webhookdelivery", d.id),
             admin_link("payflow_events_event", d.event_id),

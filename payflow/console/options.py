@@ -126,6 +126,24 @@ class DynamoAdmin(admin.ModelAdmin):
     def detail(self, request, object_id: str) -> Detail:
         raise NotImplementedError
 
+    def row(self, item) -> list:
+        """One item as the list's columns show it."""
+        raise NotImplementedError
+
+    def search_listing(self, columns: list[str], found, merchant_id: str | None = None, **extra) -> Listing:
+        """Exact matches of a search: the chosen merchant's only, when one is chosen."""
+        rows = [self.row(i) for i in found if i is not None and merchant_id in (None, i.merchant_id)]
+        return Listing(columns, rows, note="Exact matches of the search.", **extra)
+
+    def page_listing(self, columns: list[str], page, note: str = "", **extra) -> Listing:
+        return Listing(columns, [self.row(i) for i in page.items], page.next_cursor, note, **extra)
+
+    def merchant_required(self, columns: list[str], searchable_by: str) -> Listing:
+        """The list before a merchant is chosen, where its index is per merchant."""
+        plural = self.opts.verbose_name_plural.capitalize()
+        note = f"{plural} are listed per merchant: choose one, or search by {searchable_by}."
+        return Listing(columns, [], note=note)
+
     def action_urls(self) -> list:
         """Extra URL patterns, before the detail page's catch-all."""
         return []

@@ -10,7 +10,6 @@ from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Detail,
     DynamoAdmin,
-    Listing,
     MerchantFilterForm,
     Section,
     admin_link,
@@ -80,21 +79,21 @@ class EventAdmin(DynamoAdmin):
 
     def listing(self, request, filters, cursor):
         columns = ["Event", "Type", "Merchant", "About", "Created"]
+        merchant_id = filters.get("merchant") or None
         if filters.get("q"):
-            events = event_search(term=filters["q"].strip(), merchant_id=filters.get("merchant") or None)
-            return Listing(columns, [self._row(e) for e in events], note="Exact matches of the search.")
-        if not filters.get("merchant"):
-            note = "Events are listed per merchant: choose one, or search by event or object id."
-            return Listing(columns, [], note=note)
+            found = event_search(term=filters["q"].strip(), merchant_id=merchant_id)
+            return self.search_listing(columns, found, merchant_id)
+        if merchant_id is None:
+            return self.merchant_required(columns, "event or object id")
         page = event_list(
             merchant_id=filters["merchant"],
             type=filters.get("type") or None,
             limit=PAGE_SIZE,
             starting_after=cursor,
         )
-        return Listing(columns, [self._row(e) for e in page.items], page.next_cursor)
+        return self.page_listing(columns, page)
 
-    def _row(self, event) -> list:
+    def row(self, event) -> list:
         return [
             admin_link("payflow_events_event", event.id),
             event.type,

@@ -14,7 +14,6 @@ from payflow.console.options import (
     Action,
     Detail,
     DynamoAdmin,
-    Listing,
     MerchantFilterForm,
     ReasonForm,
     Section,
@@ -105,7 +104,7 @@ class PaymentAdmin(DynamoAdmin):
         columns = ["Payment", "Merchant", "Status", "Amount", "Type", "Provider", "Created"]
         if filters.get("q"):
             payments = payment_search(term=filters["q"].strip(), merchant_id=filters.get("merchant") or None)
-            return Listing(columns, [self._row(p) for p in payments], note="Exact matches of the search.")
+            return self.search_listing(columns, payments, filters.get("merchant") or None)
         created_to = filters.get("created_to")
         page = payment_list_operator(
             merchant_id=filters.get("merchant") or None,
@@ -120,9 +119,9 @@ class PaymentAdmin(DynamoAdmin):
         note = ""
         if (filters.get("type") or filters.get("provider")) and page.has_more and len(page.items) < PAGE_SIZE:
             note = "Type and provider are read through: this page is short, the next one reads on."
-        return Listing(columns, [self._row(p) for p in page.items], page.next_cursor, note)
+        return self.page_listing(columns, page, note)
 
-    def _row(self, payment) -> list:
+    def row(self, payment) -> list:
         return [
             admin_link("payments_payment", payment.id),
             admin_link("merchants_merchant", payment.merchant_id),

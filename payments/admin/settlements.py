@@ -12,7 +12,6 @@ from payflow.console.options import (
     Action,
     Detail,
     DynamoAdmin,
-    Listing,
     MerchantFilterForm,
     ReasonForm,
     Section,
@@ -58,12 +57,12 @@ class RefundAdmin(DynamoAdmin):
 
     def listing(self, request, filters, cursor):
         columns = ["Refund", "Payment", "Merchant", "Status", "Amount", "Created", "Completed"]
+        merchant_id = filters.get("merchant") or None
         if filters.get("q"):
-            refunds = refund_search(term=filters["q"].strip(), merchant_id=filters.get("merchant") or None)
-            return Listing(columns, [self._row(r) for r in refunds], note="Exact matches of the search.")
-        if not filters.get("merchant"):
-            note = "Refunds are listed per merchant: choose one, or search by refund or payment id."
-            return Listing(columns, [], note=note)
+            found = refund_search(term=filters["q"].strip(), merchant_id=merchant_id)
+            return self.search_listing(columns, found, merchant_id)
+        if merchant_id is None:
+            return self.merchant_required(columns, "refund or payment id")
         page = refund_list_operator(
             merchant_id=filters["merchant"],
             status=filters.get("status") or None,
@@ -73,9 +72,9 @@ class RefundAdmin(DynamoAdmin):
         note = ""
         if filters.get("status") and page.has_more and len(page.items) < PAGE_SIZE:
             note = "The status is read through: this page is short, the next one reads on."
-        return Listing(columns, [self._row(r) for r in page.items], page.next_cursor, note)
+        return self.page_listing(columns, page, note)
 
-    def _row(self, refund) -> list:
+    def row(self, refund) -> list:
         return [
             admin_link("payments_refund", refund.id),
             admin_link("payments_payment", refund.payment_id),
@@ -157,9 +156,8 @@ class SettlementAdmin(DynamoAdmin):
         columns = ["Settlement", "Merchant", "Day", "Currency", "Status", "Payments", "Refunds", "Net"]
         actions = [Action("Run settlement for a date", self.url("run"), "payments.run_settlement")]
         if filters.get("q"):
-            settlement = settlement_find(filters["q"].strip())
-            rows = [self._row(settlement)] if settlement is not None else []
-            return Listing(columns, rows, note="Exact matches of the search.", actions=actions)
+            found = [settlement_find(filters["q"].strip())]
+            return self.search_listing(columns, found, filters.get("merchant") or None, actions=actions)
         merchant_id = filters.get("merchant") or None
         page = settlement_list_operator(
             merchant_id=merchant_id,
@@ -173,9 +171,9 @@ class SettlementAdmin(DynamoAdmin):
             note = (
                 "Across merchants the list shows one status at a time: completed, unless you choose another."
             )
-        return Listing(columns, [self._row(s) for s in page.items], page.next_cursor, note, actions)
+        return self.page_listing(columns, page, note, actions=actions)
 
-    def _row(self, settlement) -> list:
+    def row(self, settlement) -> list:
         return [
             admin_link("payments_settlement", settlement.id),
             admin_link("merchants_merchant", settlement.merchant_id),
