@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from django import forms
 from django.contrib import admin
 
-from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Detail,
     DynamoAdmin,
@@ -68,9 +67,7 @@ class CustomerAdmin(DynamoAdmin):
         ]
 
     def detail(self, request, object_id):
-        customer = customer_find(object_id)
-        if customer is None:
-            raise not_found("customer", object_id)
+        customer = self.found(customer_find(object_id), object_id)
         return Detail(
             title=f"Customer {customer.id}",
             sections=[
@@ -166,9 +163,7 @@ class DisbursementAdmin(DynamoAdmin):
         ]
 
     def detail(self, request, object_id):
-        d = disbursement_find(object_id)
-        if d is None:
-            raise not_found("disbursement", object_id)
+        d = self.found(disbursement_find(object_id), object_id)
         settles_at = datetime.fromtimestamp(float(d.settles_at), UTC) if d.settles_at is not None else None
         return Detail(
             title=f"Disbursement {d.id}",

@@ -9,7 +9,6 @@ from django.contrib.admin.utils import unquote
 from django.urls import reverse
 from django.utils.html import format_html
 
-from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Action,
     Detail,
@@ -76,10 +75,7 @@ class WebhookEndpointAdmin(DynamoAdmin):
         ]
 
     def get_endpoint(self, object_id: str):
-        endpoint = endpoint_or_none(object_id)
-        if endpoint is None:
-            raise not_found("webhook endpoint", object_id)
-        return endpoint
+        return self.found(endpoint_or_none(object_id), object_id)
 
     def detail(self, request, object_id):
         e = self.get_endpoint(object_id)
@@ -221,10 +217,7 @@ class WebhookDeliveryAdmin(DynamoAdmin):
         ]
 
     def get_delivery(self, object_id: str):
-        delivery = delivery_find(object_id)
-        if delivery is None:
-            raise not_found("webhook delivery", object_id)
-        return delivery
+        return self.found(delivery_find(object_id), object_id)
 
     def detail(self, request, object_id):
         d = self.get_delivery(object_id)

@@ -8,7 +8,6 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import Http404
 
-from payflow.aws.dynamodb import not_found
 from payflow.console.options import Action, Detail, DynamoAdmin, Listing, Section, admin_link, when
 
 from .models import Queue
@@ -64,10 +63,7 @@ class QueueAdmin(DynamoAdmin):
     # --- Detail --------------------------------------------------------------
 
     def get_queue(self, sqs_name: str) -> QueueStats:
-        stats = queue_find(sqs_name=sqs_name)
-        if stats is None:
-            raise not_found("queue", sqs_name)
-        return stats
+        return self.found(queue_find(sqs_name=sqs_name), sqs_name)
 
     def detail(self, request, object_id):
         stats = self.get_queue(object_id)

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from payflow.aws.dynamodb import not_found
 from payflow.errors import ApplicationError, ErrorCode
 from payflow.merchants.selectors import merchant_choices
 from payflow.money import format_minor_units
@@ -125,6 +126,12 @@ class DynamoAdmin(admin.ModelAdmin):
 
     def detail(self, request, object_id: str) -> Detail:
         raise NotImplementedError
+
+    def found(self, item, object_id: str):
+        """``item``, or the one "not found" (a 404 page) when there is none."""
+        if item is None:
+            raise not_found(self.opts.verbose_name, object_id)
+        return item
 
     def row(self, item) -> list:
         """One item as the list's columns show it."""

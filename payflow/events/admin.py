@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Detail,
     DynamoAdmin,
@@ -103,9 +102,7 @@ class EventAdmin(DynamoAdmin):
         ]
 
     def detail(self, request, object_id):
-        event = event_find(object_id)
-        if event is None:
-            raise not_found("event", object_id)
+        event = self.found(event_find(object_id), object_id)
         deliveries = delivery_list_for_event(event_id=event.id, limit=50).items
         return Detail(
             title=f"Event {event.id}",

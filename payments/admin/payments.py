@@ -9,7 +9,6 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 
 from payflow.audit.selectors import audit_history
-from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Action,
     Detail,
@@ -135,10 +134,7 @@ class PaymentAdmin(DynamoAdmin):
     # --- Detail --------------------------------------------------------------
 
     def get_payment(self, object_id: str):
-        payment = payment_find(object_id)
-        if payment is None:
-            raise not_found("payment", object_id)
-        return payment
+        return self.found(payment_find(object_id), object_id)
 
     def detail(self, request, object_id):
         payment = self.get_payment(object_id)

@@ -7,7 +7,6 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import FileResponse, Http404
 
-from payflow.aws.dynamodb import not_found
 from payflow.console.options import (
     Action,
     Detail,
@@ -86,9 +85,7 @@ class RefundAdmin(DynamoAdmin):
         ]
 
     def detail(self, request, object_id):
-        refund = refund_find(object_id)
-        if refund is None:
-            raise not_found("refund", object_id)
+        refund = self.found(refund_find(object_id), object_id)
         metadata = plain_dict(refund.metadata)
         return Detail(
             title=f"Refund {refund.id}",
@@ -188,10 +185,7 @@ class SettlementAdmin(DynamoAdmin):
     # --- Detail --------------------------------------------------------------
 
     def get_settlement(self, object_id: str):
-        settlement = settlement_find(object_id)
-        if settlement is None:
-            raise not_found("settlement", object_id)
-        return settlement
+        return self.found(settlement_find(object_id), object_id)
 
     def detail(self, request, object_id):
         s = self.get_settlement(object_id)
