@@ -9,7 +9,14 @@ from customers.tables import Customer
 from payflow.audit.selectors import audit_history
 from payflow.audit.tables import AuditRecord
 from payflow.aws.dynamodb import item_or_none, owned_get
-from payflow.aws.pagination import Page, cursor_decode, cursor_encode, query_page, query_page_bounded
+from payflow.aws.pagination import (
+    Page,
+    cursor_decode,
+    cursor_encode,
+    query_page,
+    query_page_bounded,
+    search_results,
+)
 from payflow.errors import ApplicationError, ErrorCode
 
 from .tables import Payment, Refund, Settlement, time_key
@@ -91,13 +98,9 @@ def payment_search(*, term: str, merchant_id: str | None = None) -> list[Payment
 
     Newest first; each is one key or index lookup, across merchants unless one is given.
     """
-    found: dict[str, Payment] = {}
-    payment = payment_find(term)
-    if payment is not None:
-        found[payment.id] = payment
+    found = [payment_find(term)]
     for index in (Payment.by_idempotency_key, Payment.by_provider_reference):
-        for payment in index.query(term, scan_index_forward=False, limit=50):
-            found[payment.id] = payment
+        found += index.query(term, scan_index_forward=False, limit=50)
     customer_keys = []
     if merchant_id is not None:
         customer_keys.append(f"{merchant_id}#{term}")
@@ -108,12 +111,8 @@ def payment_search(*, term: str, merchant_id: str | None = None) -> list[Payment
             if customer.customer_id:
                 customer_keys.append(f"{customer.merchant_id}#{customer.customer_id}")
     for key in dict.fromkeys(customer_keys):
-        for payment in Payment.by_merchant_customer.query(key, scan_index_forward=False, limit=50):
-            found[payment.id] = payment
-    payments = found.values()
-    if merchant_id is not None:
-        payments = [p for p in payments if p.merchant_id == merchant_id]
-    return sorted(payments, key=lambda p: p.created_key, reverse=True)
+        found += Payment.by_merchant_customer.query(key, scan_index_forward=False, limit=50)
+    return search_results(found, merchant_id=merchant_id)
 
 
 def payment_list_operator(
@@ -255,14 +254,8 @@ def refund_find(refund_id: str) -> Refund | None:
 
 def refund_search(*, term: str, merchant_id: str | None = None) -> list[Refund]:
     """The refund whose id is ``term``, or the refunds of the payment ``term``; newest first."""
-    found = {
-        refund.id: refund for refund in Refund.by_payment.query(term, scan_index_forward=False, limit=100)
-    }
-    refund = refund_find(term)
-    if refund is not None:
-        found[refund.id] = refund
-    refunds = [r for r in found.values() if merchant_id is None or r.merchant_id == merchant_id]
-    return sorted(refunds, key=lambda r: r.created_key, reverse=True)
+    found = [refund_find(term), *Refund.by_payment.query(term, scan_index_forward=False, limit=100)]
+    return search_results(found, merchant_id=merchant_id)
 
 
 def refund_list_operator(

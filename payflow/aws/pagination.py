@@ -19,6 +19,14 @@ class Page:
     examined: int = 0  # items DynamoDB read for it, matching the filter or not (bounded queries)
 
 
+def search_results(found, *, merchant_id: str | None = None) -> list:
+    """The matches of an exact search (Nones and repeats allowed): each once, newest first, and
+    only the merchant's when one is given."""
+    unique = {item.id: item for item in found if item is not None}
+    mine = [item for item in unique.values() if merchant_id in (None, item.merchant_id)]
+    return sorted(mine, key=lambda item: item.created_key, reverse=True)
+
+
 def _sign(payload: bytes) -> str:
     key = hashlib.sha256(b"payflow-cursor:" + settings.SECRET_KEY.encode()).digest()
     return hmac.new(key, payload, hashlib.sha256).hexdigest()[:32]

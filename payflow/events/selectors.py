@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from payflow.aws.dynamodb import item_or_none, not_found, owned_get
-from payflow.aws.pagination import Page, query_page
+from payflow.aws.pagination import Page, query_page, search_results
 
 from .tables import Event
 
@@ -26,12 +26,8 @@ def event_find(event_id: str) -> Event | None:
 
 def event_search(*, term: str, merchant_id: str | None = None) -> list[Event]:
     """The event whose id is ``term``, or the events about the object ``term``; newest first."""
-    found = {event.id: event for event in event_list_for_object(object_id=term, limit=100).items}
-    event = event_find(term)
-    if event is not None:
-        found[event.id] = event
-    events = [e for e in found.values() if merchant_id is None or e.merchant_id == merchant_id]
-    return sorted(events, key=lambda e: e.created_key, reverse=True)
+    found = [event_find(term), *event_list_for_object(object_id=term, limit=100).items]
+    return search_results(found, merchant_id=merchant_id)
 
 
 def event_list(
