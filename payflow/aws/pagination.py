@@ -70,6 +70,11 @@ def _start_key(starting_after: str | None, *, index: str, hash_name: str, hash_v
     return {name: {"S": value} for name, value in key.items()}
 
 
+def _after(item, index_name: str, hash_name: str, hash_value: str) -> str:
+    """The cursor to the page after ``item``: its key in the index."""
+    return cursor_encode(index_name, {"id": item.id, hash_name: hash_value, "created_key": item.created_key})
+
+
 def query_page(
     index,
     hash_name: str,
@@ -97,12 +102,7 @@ def query_page(
     )
     has_more = len(items) > limit
     items = items[:limit]
-    next_cursor = None
-    if has_more:
-        last = items[-1]
-        next_cursor = cursor_encode(
-            index_name, {"id": last.id, hash_name: hash_value, "created_key": last.created_key}
-        )
+    next_cursor = _after(items[-1], index_name, hash_name, hash_value) if has_more else None
     return Page(items=items, has_more=has_more, next_cursor=next_cursor)
 
 
@@ -141,13 +141,10 @@ def query_page_bounded(
         examined += page.get("ScannedCount", 0)
         items.extend(model.from_raw_data(raw) for raw in page.get("Items", []))
         if len(items) > limit:
-            last = items[limit - 1]
             return Page(
                 items=items[:limit],
                 has_more=True,
-                next_cursor=cursor_encode(
-                    index_name, {"id": last.id, hash_name: hash_value, "created_key": last.created_key}
-                ),
+                next_cursor=_after(items[limit - 1], index_name, hash_name, hash_value),
                 examined=examined,
             )
         resume = pages.last_evaluated_key
