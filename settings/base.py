@@ -53,8 +53,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "payflow.observability.middleware.RequestIdMiddleware",
-    "payflow.observability.middleware.ApiMetricsMiddleware",
+    "payflow.observability.middleware.RequestMiddleware",
     "payflow.ratelimit.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer: a preflight gets its CORS headers (API paths only).

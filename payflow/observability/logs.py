@@ -5,7 +5,7 @@ Every log line is one JSON object: ``timestamp`` (UTC, ISO 8601), ``level``,
 ``request_id``, ``merchant_id``, ``payment_id``, ``task``, ``task_id`` … The
 code logs through the standard library as before; structlog renders the
 records, merging the context from ``contextvars`` (bound per request by
-``RequestIdMiddleware`` and per task by the Celery signals in ``apps.py``).
+``RequestMiddleware`` and per task by the Celery signals in ``apps.py``).
 
 Secrets never reach the output: every string of every line, the traceback
 included, passes through ``scrub`` last — card numbers (13 to 19 digits that

@@ -12,37 +12,15 @@ UNLOGGED_PATHS = ("/v1/health", "/metrics", "/static/")
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-class ApiMetricsMiddleware:
-    """Counts each request and its latency: API requests for the dashboard (in memory, flushed in
-    the background), every request but static files for Prometheus (by route pattern, so ids do
-    not make new series)."""
+class RequestMiddleware:
+    """Each request's id, access log line and metrics, timed once.
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        started = time.perf_counter()
-        response = self.get_response(request)
-        seconds = time.perf_counter() - started
-        path = request.path_info
-        if path.startswith("/v1/") and not path.startswith("/v1/health"):
-            http_request_record(status_code=response.status_code, seconds=seconds)
-        if not path.startswith("/static/"):
-            match = getattr(request, "resolver_match", None)
-            http_observe(
-                route=match.route if match is not None else UNMATCHED_ROUTE,
-                method=request.method if request.method in KNOWN_METHODS else "other",
-                status=response.status_code,
-                seconds=seconds,
-            )
-        return response
-
-
-class RequestIdMiddleware:
-    """Gives each request an id (the caller's ``X-Request-ID`` if sane, else a new one).
-
-    The id is in every log line of the request, follows the work into Celery
-    tasks (a message header) and comes back in the response's ``X-Request-ID``.
+    The id is the caller's ``X-Request-ID`` if sane, else a new one: it is in
+    every log line of the request, follows the work into Celery tasks (a
+    message header) and comes back in the response's ``X-Request-ID``. API
+    requests are counted for the dashboard (in memory, flushed in the
+    background); every request but static files for Prometheus, by route
+    pattern so that ids do not make new series.
     """
 
     def __init__(self, get_response):
@@ -56,22 +34,37 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            seconds = time.perf_counter() - started
             response[REQUEST_ID_HEADER] = request_id
-            if not request.path_info.startswith(UNLOGGED_PATHS):
-                milliseconds = round((time.perf_counter() - started) * 1000, 1)
-                access_logger.info(
-                    "%s %s %s %.1f ms",
-                    request.method,
-                    request.path_info,
-                    response.status_code,
-                    milliseconds,
-                    extra={
-                        "method": request.method,
-                        "path": request.path_info,
-                        "status": response.status_code,
-                        "duration_ms": milliseconds,
-                    },
-                )
+            self._observe(request, response, seconds)
         finally:
             log_context_clear()
         return response
+
+    def _observe(self, request, response, seconds: float) -> None:
+        path = request.path_info
+        if path.startswith("/v1/") and not path.startswith("/v1/health"):
+            http_request_record(status_code=response.status_code, seconds=seconds)
+        if not path.startswith("/static/"):
+            match = getattr(request, "resolver_match", None)
+            http_observe(
+                route=match.route if match is not None else UNMATCHED_ROUTE,
+                method=request.method if request.method in KNOWN_METHODS else "other",
+                status=response.status_code,
+                seconds=seconds,
+            )
+        if not path.startswith(UNLOGGED_PATHS):
+            milliseconds = round(seconds * 1000, 1)
+            access_logger.info(
+                "%s %s %s %.1f ms",
+                request.method,
+                path,
+                response.status_code,
+                milliseconds,
+                extra={
+                    "method": request.method,
+                    "path": path,
+                    "status": response.status_code,
+                    "duration_ms": milliseconds,
+                },
+            )
