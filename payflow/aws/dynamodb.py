@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
@@ -85,8 +86,16 @@ def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
 
 
 def condition_failed(exc: PynamoDBException) -> bool:
-    """Whether a single-item write was refused by its condition (not an error: someone was first)."""
-    return exc.cause_response_code == "ConditionalCheckFailedException"
+    """Whether a single-item write was refused by its condition (not an error: someone was first).
+
+    Not PynamoDB's ``cause_response_code``: it raises AttributeError when the
+    cause is a dropped connection or a timeout (botocore sets ``response=None``).
+    """
+    cause = exc.cause
+    return (
+        isinstance(cause, ClientError)
+        and cause.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
 
 
 def update_if(item: Model, *, actions: list, condition) -> bool:
