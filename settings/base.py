@@ -345,9 +345,13 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_SEND_SENT_EVENT = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# kombu's SQS transport with a poll loop that survives SQS outages (payflow/aws/broker.py).
+CELERY_BROKER_TRANSPORT = "payflow.aws.broker:Transport"
 # Long poll for up to this many seconds; between empty polls wait this long.
 SQS_WAIT_TIME_SECONDS = env.int("SQS_WAIT_TIME_SECONDS", default=10)
 SQS_POLLING_INTERVAL = env.float("SQS_POLLING_INTERVAL", default=0.01)
+# A queue whose poll loop completed no poll for this long: the worker reconnects to SQS.
+SQS_POLL_STALL_SECONDS = env.float("SQS_POLL_STALL_SECONDS", default=120)
 
 # One JSON object a line (timestamp, level, logger, event, request_id, merchant_id,
 # payment_id, task …), secrets scrubbed: payflow/observability/logs.py.
@@ -389,6 +393,11 @@ def aws_dependent_settings(ns: dict) -> dict:
             "SQS_VISIBILITY_TIMEOUT must exceed WEBHOOK_COUNTDOWN_MAX_SECONDS + CELERY_TASK_TIME_LIMIT: a "
             "countdown is held by the worker while SQS keeps the message invisible."
         )
+    if ns["SQS_POLL_STALL_SECONDS"] <= ns["SQS_WAIT_TIME_SECONDS"] + ns["SQS_POLLING_INTERVAL"]:
+        raise ImproperlyConfigured(
+            "SQS_POLL_STALL_SECONDS must exceed SQS_WAIT_TIME_SECONDS + SQS_POLLING_INTERVAL: a healthy "
+            "poll loop completes a poll that often."
+        )
     prefix = f"payflow-{ns['PAYFLOW_ENV']}"
     endpoint = ns["AWS_ENDPOINT_URL"]
     key, secret = ns["AWS_ACCESS_KEY_ID"], ns["AWS_SECRET_ACCESS_KEY"]
@@ -402,6 +411,7 @@ def aws_dependent_settings(ns: dict) -> dict:
         "visibility_timeout": ns["SQS_VISIBILITY_TIMEOUT"],
         "wait_time_seconds": ns["SQS_WAIT_TIME_SECONDS"],
         "polling_interval": ns["SQS_POLLING_INTERVAL"],
+        "poll_stall_seconds": ns["SQS_POLL_STALL_SECONDS"],
     }
     if endpoint:
         # kombu takes a custom endpoint from the broker URL's host and port.

@@ -42,6 +42,8 @@ class CountingProxy:
         self.upstream_ms: Counter[str] = Counter()  # time waiting for the emulator, by operation
         # Operations (by prefix, e.g. "sqs.") answered with 503 instead of forwarded.
         self.failing: set[str] = set()
+        # Operations (by prefix) left unanswered until taken out of this set.
+        self.holding: set[str] = set()
         self._lock = threading.Lock()
         proxy = self
 
@@ -63,6 +65,8 @@ class CountingProxy:
                 if any(operation.startswith(prefix) for prefix in proxy.failing):
                     self._refuse()
                     return
+                while any(operation.startswith(prefix) for prefix in proxy.holding):
+                    time.sleep(0.05)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 started = time.perf_counter()
                 try:
@@ -70,7 +74,13 @@ class CountingProxy:
                 except (ConnectionError, http.client.HTTPException):
                     # The emulator closed an idle keep-alive connection: reconnect once.
                     self.server.local.connection = None
-                    response, payload = self._upstream(body, headers)
+                    try:
+                        response, payload = self._upstream(body, headers)
+                    except OSError:
+                        # The emulator is down: hang up, as an unreachable endpoint would.
+                        self.server.local.connection = None
+                        self.close_connection = True
+                        return
                 with proxy._lock:
                     proxy.upstream_ms[operation] += (time.perf_counter() - started) * 1000
                 self.send_response(response.status, response.reason)
@@ -79,7 +89,10 @@ class CountingProxy:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.wfile.write(payload)
+                except OSError:  # the client went away first (a timeout, a worker restarting)
+                    self.close_connection = True
 
             def _upstream(self, body: bytes, headers: dict):
                 connection = getattr(self.server.local, "connection", None)

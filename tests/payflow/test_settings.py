@@ -93,6 +93,14 @@ def test_visibility_timeout_must_outlast_the_longest_task():
         aws_dependent_settings(primitives(SQS_VISIBILITY_TIMEOUT=60, CELERY_TASK_TIME_LIMIT=60))
 
 
+def test_a_poll_loop_counts_as_stalled_only_after_a_long_poll_could_have_ended():
+    with pytest.raises(ImproperlyConfigured, match="SQS_POLL_STALL_SECONDS"):
+        aws_dependent_settings(primitives(SQS_POLL_STALL_SECONDS=10, SQS_WAIT_TIME_SECONDS=10))
+    derived = aws_dependent_settings(primitives(SQS_POLL_STALL_SECONDS=45))
+    assert derived["CELERY_BROKER_TRANSPORT_OPTIONS"]["poll_stall_seconds"] == 45
+    assert app.conf.broker_transport == "payflow.aws.broker:Transport"
+
+
 def test_predefined_queues_need_their_url_base():
     with pytest.raises(ImproperlyConfigured, match="SQS_QUEUE_URL_BASE"):
         aws_dependent_settings(primitives(SQS_PREDEFINED_QUEUES=True, STATICFILES_BACKEND="x"))
