@@ -1,3 +1,4 @@
+from celery.signals import worker_init
 from django.apps import AppConfig
 from django.core.signals import setting_changed
 from django.utils.module_loading import autodiscover_modules
@@ -22,3 +23,6 @@ class AwsConfig(AppConfig):
                 dynamodb.bind_tables()
 
         setting_changed.connect(rebind, weak=False, dispatch_uid="payflow.aws.rebind")
+        # A worker's clients are made before its pool starts: prefork children inherit
+        # them (no connection is open yet), threads share them. gunicorn: payflow/wsgi.py.
+        worker_init.connect(lambda **kwargs: dynamodb.clients_warm(), weak=False)

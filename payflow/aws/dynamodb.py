@@ -183,8 +183,7 @@ def transact_write_retrying(build: Callable[[Transaction], None], *, attempts: i
             time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
 
 
-def transact_write(**kwargs) -> Transaction:
-    """A transaction over the tables' endpoint; several tables, all or nothing."""
+def _transaction_connection_get() -> Connection:
     global _transaction_connection
     if _transaction_connection is None:
         _transaction_connection = Connection(
@@ -196,7 +195,25 @@ def transact_write(**kwargs) -> Transaction:
             read_timeout_seconds=settings.AWS_CALL_TIMEOUT_SECONDS,
             max_retry_attempts=2,
         )
-    return Transaction(connection=_transaction_connection, **kwargs)
+    return _transaction_connection
+
+
+def transact_write(**kwargs) -> Transaction:
+    """A transaction over the tables' endpoint; several tables, all or nothing."""
+    return Transaction(connection=_transaction_connection_get(), **kwargs)
+
+
+def clients_warm() -> None:
+    """Make every table's DynamoDB client now, in this thread, before any work comes in.
+
+    PynamoDB makes a table's client on its first call, loading botocore's
+    models from disk (~0.15 s a table). Threads that call at once each make
+    one: the first burst after a start took 4-5 s on 16 webhook threads.
+    Made here, one client per table is shared by every thread. No AWS call.
+    """
+    for model in TABLES.values():
+        model._get_connection().connection.client  # noqa: B018  (made on first access)
+    _transaction_connection_get().client  # noqa: B018
 
 
 def item_or_none(model, key, *, consistent: bool = False):
