@@ -1,6 +1,8 @@
 """A real webhook receiver on loopback for tests, answering from a script."""
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +25,10 @@ class Received:
 
 @dataclass
 class Receiver:
-    """A real HTTP receiver on loopback that answers from a script: (status, headers, body, delay) each."""
+    """A real HTTP receiver on loopback that answers from a script: (status, headers, body, delay) each.
+
+    A status of None resets the connection (after the delay) instead of answering.
+    """
 
     script: list = field(default_factory=list)
     default: tuple = (200, {}, "ok", 0.0)
@@ -56,6 +61,11 @@ def receiving() -> Iterator[Receiver]:
             state.received.append(Received(time.time(), self.path, dict(self.headers), body))
             status, headers, text, delay = state.script.pop(0) if state.script else state.default
             time.sleep(delay)
+            if status is None:
+                # Close with a TCP reset: no status line, no body, as a crashing receiver does.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                return
             payload = text.encode()
             try:
                 self.send_response(status)
