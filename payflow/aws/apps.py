@@ -24,5 +24,5 @@ class AwsConfig(AppConfig):
 
         setting_changed.connect(rebind, weak=False, dispatch_uid="payflow.aws.rebind")
         # A worker's clients are made before its pool starts: prefork children inherit
-        # them (no connection is open yet), threads share them. gunicorn: payflow/wsgi.py.
+        # them (no connection is open yet), threads share them.
         worker_init.connect(lambda **kwargs: dynamodb.clients_warm(), weak=False)

@@ -292,7 +292,12 @@ def warm_up(client: Callable[[], Client]) -> dict:
             raise BenchError("warm-up: the worker did not finish a payment within 60 s")
         time.sleep(0.1)
     ready, errors = round(time.monotonic() - started, 2), sum(samples.errors.values())
-    return {"requests": len(samples.latencies_ms), "errors": errors, "worker_ready_s": ready}
+    return {
+        "requests": len(samples.latencies_ms),
+        "errors": errors,
+        "error_kinds": dict(samples.errors),
+        "worker_ready_s": ready,
+    }
 
 
 def aws_calls(session: Client, proxy: CountingProxy) -> dict:

@@ -35,7 +35,7 @@ def test_bench_runs_every_phase_without_errors_within_the_aws_call_budget(tmp_pa
     phases = results["phases"]
     assert set(phases) == PHASES
 
-    assert phases["warm_up"]["errors"] == 0
+    assert phases["warm_up"]["errors"] == 0, phases["warm_up"]
     load = [phases["closed_loop"]["post"], phases["closed_loop"]["health"], phases["open_loop"]]
     for stats in load:
         assert stats["requests"] > 0 and stats["errors"] == 0, stats
